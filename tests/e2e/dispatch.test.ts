@@ -1,0 +1,51 @@
+// The chain the whole design rests on, with real processes: pg_cron -> jobs.invoke ->
+// net.http_post (local stand-in) -> gateway -> Deno function server -> function -> database row.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, eventually, nonce } from './helpers/stack.ts';
+
+const sql = connect();
+after(() => sql.end());
+
+describe('dispatch to edge functions', () => {
+  test('jobs.invoke reaches the real ping function, which writes a heartbeat row', async () => {
+    const source = nonce('invoke');
+    const [{ id }] = await sql`select jobs.invoke('ping', ${sql.json({ source })}) as id`;
+    const response = await eventually('the pg_net response', async () =>
+      (await sql`select status_code, content from net._http_response where id = ${id}`)[0], 15000);
+    assert.equal(response.status_code, 200);
+    const body = JSON.parse(response.content);
+    assert.equal(body.ok, true);
+    const [row] = await sql`select service, source from public.service_heartbeats where id = ${body.heartbeat_id}`;
+    assert.deepEqual({ ...row }, { service: 'ping', source });
+  });
+
+  test('a function answering 4xx is recorded as such, not retried as success', async () => {
+    const [{ id }] = await sql`select jobs.invoke('ping', ${sql.json({ source: 42 })}) as id`;
+    const response = await eventually('the pg_net response', async () =>
+      (await sql`select status_code, content from net._http_response where id = ${id}`)[0], 15000);
+    assert.equal(response.status_code, 400);
+    assert.equal(JSON.parse(response.content).field, 'source');
+  });
+
+  describe('on a pg_cron schedule', () => {
+    const name = nonce('e2e-ping');
+    before(async () => {
+      await sql`select jobs.schedule_invoke(${name}, '* * * * *', 'ping', ${sql.json({ source: name })})`;
+    });
+    after(async () => {
+      await sql`select jobs.unschedule_invoke(${name})`;
+    });
+
+    test('pg_cron calls the function within its cadence and the row is written', async () => {
+      // pg_cron 1.4 (local) ticks at minute boundaries: wait up to one minute and a margin.
+      const row = await eventually('a heartbeat written by the scheduled call', async () =>
+        (await sql`select id, source, created_at from public.service_heartbeats where source = ${name}`)[0], 75000, 250);
+      assert.equal(row.source, name);
+      const [run] = await sql`
+        select d.status from cron.job_run_details d join cron.job j on j.jobid = d.jobid
+         where j.jobname = ${'jobs:invoke:' + name} order by d.runid desc limit 1`;
+      assert.equal(run.status, 'succeeded');
+    });
+  });
+});
