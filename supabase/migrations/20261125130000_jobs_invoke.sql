@@ -26,8 +26,8 @@ declare
   v_key text;
 begin
   if function_name is null or function_name !~ '^[a-z0-9][a-z0-9_-]{0,62}$' then
-    raise exception 'jobs.invoke: function_name % is not a valid edge function name', coalesce(quote_literal(function_name), 'null')
-      using errcode = '22023', hint = 'use the name under functions/ (lowercase letters, digits, - and _)';
+    raise exception 'function_name % is not a valid edge function name (lowercase letters, digits, - and _)',
+      coalesce(quote_literal(function_name), 'null') using errcode = 'CV002', hint = 'function_name';
   end if;
   select s.decrypted_secret into v_url from vault.decrypted_secrets s where s.name = 'project_url';
   select s.decrypted_secret into v_key from vault.decrypted_secrets s where s.name = 'service_role_key';
@@ -59,20 +59,24 @@ declare
   v_job bigint;
 begin
   if name is null or name !~ '^[a-z0-9][a-z0-9_:.-]{0,100}$' then
-    raise exception 'jobs.schedule_invoke: name % is not valid', coalesce(quote_literal(name), 'null')
-      using errcode = '22023', hint = 'use lowercase letters, digits and - _ : .';
+    raise exception 'name % is not valid (lowercase letters, digits and - _ : .)', coalesce(quote_literal(name), 'null')
+      using errcode = 'CV002', hint = 'name';
   end if;
   -- validate the function name now rather than on every tick
   if function_name is null or function_name !~ '^[a-z0-9][a-z0-9_-]{0,62}$' then
-    raise exception 'jobs.schedule_invoke: function_name % is not a valid edge function name', coalesce(quote_literal(function_name), 'null')
-      using errcode = '22023';
+    raise exception 'function_name % is not a valid edge function name', coalesce(quote_literal(function_name), 'null')
+      using errcode = 'CV002', hint = 'function_name';
   end if;
   begin
     -- cron.schedule with an existing name replaces that job
     v_job := cron.schedule('jobs:invoke:' || name, cron, format('select jobs.invoke(%L, %L::jsonb)', function_name, coalesce(body, '{}'::jsonb)));
-  exception when invalid_parameter_value or internal_error then
-    raise exception 'jobs.schedule_invoke: pg_cron rejected schedule % (%)', quote_literal(cron), sqlerrm
-      using errcode = '22023', hint = 'use a cron expression; "N seconds" needs pg_cron >= 1.5 (hosted Supabase has it)';
+  exception when others then
+    if cron ~* '^\s*[0-9]+\s*seconds?\s*$' then
+      raise exception 'sub-minute schedule % needs pg_cron >= 1.5 (installed: %): %', quote_literal(cron),
+        (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_cron'), sqlerrm
+        using errcode = 'CV020', hint = 'cron';
+    end if;
+    raise exception 'invalid cron schedule %: %', quote_literal(cron), sqlerrm using errcode = 'CV021', hint = 'cron';
   end;
   return v_job;
 end

@@ -49,3 +49,31 @@ describe('dispatch to edge functions', () => {
     });
   });
 });
+
+describe('enqueue -> trigger -> function works the job', () => {
+  test('an urgent maintenance job is worked by the real maintenance function at once and completes', async () => {
+    const [{ hb }] = await sql`insert into public.service_heartbeats (service, created_at)
+                               values ('e2e-old', now() - interval '30 days') returning id as hb`;
+    const [{ id }] = await sql`select jobs.enqueue('maintenance', '{"task":"prune_heartbeats"}') as id`;
+    const job = await eventually('the job to complete', async () => {
+      const [r] = await sql`select jobs.get(${id}) as j`;
+      return r.j?.state === 'completed' ? r.j : null;
+    }, 20000);
+    assert.equal(job.result.task, 'prune_heartbeats');
+    assert.ok(job.result.deleted >= 1);
+    const left = await sql`select 1 from public.service_heartbeats where id = ${hb}`;
+    assert.equal(left.length, 0, 'the old heartbeat was pruned by the function');
+    const [run] = await sql`select source, detail from public.service_heartbeats where service = 'maintenance' order by id desc limit 1`;
+    assert.equal(run.source, 'enqueue');
+  });
+
+  test('an invalid maintenance payload fails permanently with the field named, without a retry', async () => {
+    const [{ id }] = await sql`select jobs.enqueue('maintenance', '{"task":"prune_heartbeats","older_than_days":0}') as id`;
+    const job = await eventually('the job to fail', async () => {
+      const [r] = await sql`select jobs.get(${id}) as j`;
+      return r.j?.state === 'failed' ? r.j : null;
+    }, 20000);
+    assert.equal(job.attempts, 1);
+    assert.match(JSON.stringify(job.last_error), /payload\.older_than_days/);
+  });
+});

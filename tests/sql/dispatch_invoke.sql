@@ -26,7 +26,7 @@ select is(
 );
 
 select throws_ok(
-  $$select jobs.invoke('Bad Name!', '{}')$$, '22023', null,
+  $$select jobs.invoke('Bad Name!', '{}')$$, 'CV002', null,
   'jobs.invoke rejects a function name that is not an edge function name'
 );
 

@@ -1,0 +1,44 @@
+// Edge-function mode: a request handler that works one queue within a time budget.
+// pg_cron (and the urgent-enqueue trigger) POST {"queue","reason"} via jobs.invoke; the function
+// claims, works until the budget is spent or the queue is empty, completes what it did and
+// answers with a summary. What remains is picked up by the next call.
+import { z } from 'zod';
+import { db, type Sql } from '../db.ts';
+import { recordHeartbeat } from '../heartbeat.ts';
+import { errorResponse, HttpError, json, readJson } from '../http.ts';
+import { type Handler, work, type WorkOptions } from './worker.ts';
+
+const InvokeBody = z.object({
+  queue: z.string().min(1).max(128).optional(),
+  reason: z.enum(['cron', 'enqueue', 'manual']).default('manual'),
+  // Supabase's wall-clock limit is 150 s (free) / 400 s (paid): stay well inside it
+  budget_ms: z.number().int().min(100).max(140000).optional(),
+}).strict();
+
+export interface ServeQueueOptions<T> extends Omit<WorkOptions<T>, 'sql'> {
+  /** Service name for logs and heartbeats (default: the queue). */
+  service?: string;
+  /** Default time budget per invocation (default 20 s). */
+  budgetMs?: number;
+  sql?: Sql;
+}
+
+export function serveQueue<T>(queue: string, handler: Handler<T>, opts: ServeQueueOptions<T> = {}) {
+  const service = opts.service ?? queue;
+  return async (req: Request): Promise<Response> => {
+    try {
+      if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
+      const body = InvokeBody.parse(await readJson(req));
+      if (body.queue && body.queue !== queue) {
+        throw new HttpError(400, 'wrong_queue', `this function works queue "${queue}", not "${body.queue}"`);
+      }
+      const sql = opts.sql ?? db();
+      const summary = await work<T>(queue, handler, { ...opts, sql, listen: false }).runFor(body.budget_ms ?? opts.budgetMs ?? 20000);
+      await recordHeartbeat(sql, service, { source: body.reason, detail: { ...summary } });
+      console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'info', fn: service, event: 'run.summary', queue, reason: body.reason, ...summary }));
+      return json({ queue, ...summary });
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}

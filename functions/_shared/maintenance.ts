@@ -1,0 +1,27 @@
+// Housekeeping tasks run as jobs on the `maintenance` queue (scheduled by migrations).
+import { z } from 'zod';
+import type { Sql } from './db.ts';
+
+export const MaintenanceTask = z.discriminatedUnion('task', [
+  z.object({ task: z.literal('prune_heartbeats'), older_than_days: z.number().int().min(1).max(3650).default(7) }).strict(),
+]);
+export type MaintenanceTask = z.infer<typeof MaintenanceTask>;
+
+export async function runMaintenance(sql: Sql, t: MaintenanceTask): Promise<Record<string, unknown>> {
+  switch (t.task) {
+    case 'prune_heartbeats': {
+      // batches of 5,000 so a large backlog never holds long locks
+      let deleted = 0;
+      for (;;) {
+        const rows = await sql`
+          delete from public.service_heartbeats
+           where id in (select id from public.service_heartbeats
+                         where created_at < now() - make_interval(days => ${t.older_than_days}) limit 5000)
+          returning 1`;
+        deleted += rows.length;
+        if (rows.length < 5000) break;
+      }
+      return { task: t.task, deleted };
+    }
+  }
+}
