@@ -49,7 +49,11 @@ comment on table jobs.queue is 'Queue settings; written by create_queue/update_q
 -- are validated by the functions that write it) and only these indexes:
 --   job_pkey                 complete/fail/heartbeat by id (unavoidable)
 --   job_claim_idx            partial, exactly the claim order, only queued rows
---   job_running_idx          partial, only running rows: concurrency/group limits, rescue_stale
+--   job_running_idx          partial, only running rows of LIMITED queues (column `limited`,
+--                            copied from the queue at enqueue): concurrency/group counts. A
+--                            running-rows index over all queues halved claim+complete
+--                            throughput in measurements (58k -> 32k jobs/s), so unlimited
+--                            queues keep no running index; rescue_stale scans once a minute.
 --   job_queue_dedupe_key_idx partial unique, only rows with a dedupe_key: costs nothing otherwise
 --   job_owner_idx            partial, only rows with an owner: user listings and user limits
 create table jobs.job (
@@ -71,7 +75,8 @@ create table jobs.job (
   backoff jsonb,
   payload jsonb not null default '{}'::jsonb,
   progress jsonb,
-  errors jsonb
+  errors jsonb,
+  limited boolean not null default false
 ) with (
   -- a queue table churns: vacuum early so the claim index stays dense
   autovacuum_vacuum_scale_factor = 0.02,
@@ -80,7 +85,7 @@ create table jobs.job (
 );
 
 create index job_claim_idx on jobs.job (queue, priority desc, run_at, id) where state = 'queued';
-create index job_running_idx on jobs.job (queue, group_key) where state = 'running';
+create index job_running_idx on jobs.job (queue, group_key) where state = 'running' and limited;
 create unique index job_queue_dedupe_key_idx on jobs.job (queue, dedupe_key) where dedupe_key is not null;
 create index job_owner_idx on jobs.job (owner, queue, created_at) where owner is not null;
 
@@ -159,7 +164,7 @@ create policy job_done_select_own on jobs.job_done for select to authenticated
 -- ---------------------------------------------------------------- internal helpers
 
 create function jobs._invalid(p_key text, p_msg text) returns void
-language plpgsql immutable
+language plpgsql volatile
 as $$
 begin
   raise exception 'option "%" %', p_key, p_msg using errcode = 'CV002', hint = p_key;
@@ -245,6 +250,7 @@ begin
   exception when others then
     perform jobs._invalid(p_key, format('must be an ISO 8601 timestamp string, got "%s"', v #>> '{}'));
   end;
+  return null;  -- not reached: _invalid raises
 end
 $$;
 
@@ -347,7 +353,8 @@ create type jobs.enqueue_spec as (
   dedupe_key text,
   group_key text,
   owner uuid,
-  timeout_ms int
+  timeout_ms int,
+  limited boolean
 );
 
 create function jobs._parse_enqueue_options(p_opts jsonb, p_queue jobs.queue) returns jobs.enqueue_spec
@@ -379,6 +386,7 @@ begin
     v_s.owner := v_owner::uuid;
   end if;
   v_s.timeout_ms := coalesce(jobs._opt_int(p_opts, 'timeout_ms', 1, 2147483647), p_queue.timeout_ms);
+  v_s.limited := p_queue.limited;
   return v_s;
 end
 $$;
@@ -391,15 +399,16 @@ declare
   v_id bigint;
 begin
   if s.dedupe_key is null then
-    insert into jobs.job (queue, priority, max_attempts, timeout_ms, run_at, group_key, owner, backoff, payload)
+    insert into jobs.job (queue, priority, max_attempts, timeout_ms, run_at, group_key, owner, backoff, payload, limited)
     values (p_queue, s.priority, s.max_attempts, s.timeout_ms, s.run_at, s.group_key, s.owner, s.backoff,
-            coalesce(p_payload, '{}'::jsonb))
+            coalesce(p_payload, '{}'::jsonb), s.limited)
     returning id into v_id;
   else
     loop
-      insert into jobs.job (queue, priority, max_attempts, timeout_ms, run_at, group_key, dedupe_key, owner, backoff, payload)
+      insert into jobs.job (queue, priority, max_attempts, timeout_ms, run_at, group_key, dedupe_key, owner, backoff,
+                            payload, limited)
       values (p_queue, s.priority, s.max_attempts, s.timeout_ms, s.run_at, s.group_key, s.dedupe_key, s.owner, s.backoff,
-              coalesce(p_payload, '{}'::jsonb))
+              coalesce(p_payload, '{}'::jsonb), s.limited)
       on conflict (queue, dedupe_key) where dedupe_key is not null do nothing
       returning id into v_id;
       exit when v_id is not null;
@@ -432,8 +441,8 @@ begin
     v_q := jobs._ensure_queue(v_queue);
   end if;
   if $3 is null or $3 = '{}'::jsonb then
-    insert into jobs.job (queue, max_attempts, timeout_ms, payload)
-    values (v_queue, v_q.max_attempts, v_q.timeout_ms, coalesce($2, '{}'::jsonb))
+    insert into jobs.job (queue, max_attempts, timeout_ms, payload, limited)
+    values (v_queue, v_q.max_attempts, v_q.timeout_ms, coalesce($2, '{}'::jsonb), v_q.limited)
     returning id into v_id;
     perform pg_notify('jobs.wake', v_queue);
     return v_id;
@@ -466,8 +475,8 @@ begin
       using errcode = 'CV002', hint = 'dedupe_key';
   end if;
   return query
-    insert into jobs.job (queue, priority, max_attempts, timeout_ms, run_at, group_key, owner, backoff, payload)
-    select v_queue, s.priority, s.max_attempts, s.timeout_ms, s.run_at, s.group_key, s.owner, s.backoff, p.value
+    insert into jobs.job (queue, priority, max_attempts, timeout_ms, run_at, group_key, owner, backoff, payload, limited)
+    select v_queue, s.priority, s.max_attempts, s.timeout_ms, s.run_at, s.group_key, s.owner, s.backoff, p.value, s.limited
       from jsonb_array_elements($2) with ordinality p
      order by p.ordinality
     returning id;
@@ -556,7 +565,7 @@ begin
     end if;
   end if;
   if v_q.concurrency is not null then
-    select count(*) into v_running from jobs.job j where j.queue = v_queue and j.state = 'running';
+    select count(*) into v_running from jobs.job j where j.queue = v_queue and j.state = 'running' and j.limited;
     v_n := least(v_n, v_q.concurrency - v_running);
     if v_n <= 0 then
       return;
@@ -566,7 +575,7 @@ begin
   return query
     with r as (
       select j.group_key, count(*) as n from jobs.job j
-       where v_q.group_concurrency is not null and j.queue = v_queue and j.state = 'running'
+       where v_q.group_concurrency is not null and j.queue = v_queue and j.state = 'running' and j.limited
          and j.group_key is not null
        group by j.group_key
     ), cand as (
@@ -944,9 +953,10 @@ begin
   end if;
   delete from jobs.job_done d where d.id = v_d.id;
   insert into jobs.job (id, queue, state, priority, attempts, max_attempts, timeout_ms, run_at, created_at,
-                        group_key, dedupe_key, owner, backoff, payload, errors)
+                        group_key, dedupe_key, owner, backoff, payload, errors, limited)
   values (v_d.id, v_d.queue, 'queued', v_d.priority, 0, v_d.max_attempts, v_d.timeout_ms, now(), v_d.created_at,
-          v_d.group_key, v_d.dedupe_key, v_d.owner, v_d.backoff, v_d.payload, v_d.errors);
+          v_d.group_key, v_d.dedupe_key, v_d.owner, v_d.backoff, v_d.payload, v_d.errors,
+          coalesce((select q.limited from jobs.queue q where q.name = v_d.queue), false));
   insert into jobs.event (job_id, queue, kind, data)
   values (v_d.id, v_d.queue, 'retried', jsonb_build_object('from', v_d.state));
   perform pg_notify('jobs.wake', v_d.queue);
@@ -1043,6 +1053,8 @@ begin
     updated_at = now()
   where q.name = p_name
   returning * into v_q;
+  -- keep the per-job copy of `limited` in step (admin operation, not the hot path)
+  update jobs.job j set limited = v_q.limited where j.queue = p_name and j.limited <> v_q.limited;
   if not v_q.paused then
     perform pg_notify('jobs.wake', p_name);
   end if;

@@ -6,8 +6,9 @@
 -- registers pg_cron job `jobs:invoke:queue:<queue>` that invokes the function on its cadence
 -- (the function claims, works within its time budget, returns), and makes an enqueue of a
 -- runnable job (priority >= min_priority; null = never) invoke the function at once after
--- commit. Debounced: at most one call per function in flight (a call is in flight until pg_net
--- records its response, or for `debounce_ms` at most), so a burst of enqueues makes one call.
+-- commit. Debounced: at most one such call per function in flight (until the function reports
+-- jobs.dispatch_done, or debounce_ms at most), so a burst of enqueues makes one call; jobs that
+-- arrive during the call mark it pending and the call keeps working, so none waits for cron.
 --
 -- The wake-up is a statement-level AFTER INSERT trigger on jobs.job with a transition table:
 -- one execution per INSERT statement (enqueue_many of 20,000 rows runs it once), and it returns
@@ -29,13 +30,21 @@ alter table jobs.dispatch_route enable row level security;
 comment on table jobs.dispatch_route is 'Which edge function works a queue, on which cadence, and whether enqueue invokes it at once.';
 
 -- In-flight state per function (not per queue: several queues may share a function).
+--   in_flight_since  set when the trigger invokes; cleared by jobs.dispatch_done; a call that
+--                    never reports back stops counting as in flight after debounce_ms
+--   pending          an urgent job arrived while the call was in flight: the function keeps
+--                    working (or is invoked again) instead of leaving the job for the cron tick
 create table jobs.dispatch_state (
   function_name text primary key,
-  last_request_id bigint,
-  last_invoked_at timestamptz
+  dispatch_id bigint,
+  in_flight_since timestamptz,
+  pending boolean not null default false,
+  last_request_id bigint
 );
 alter table jobs.dispatch_state enable row level security;
-comment on table jobs.dispatch_state is 'Last immediate invocation per function, for debouncing.';
+comment on table jobs.dispatch_state is 'Immediate-invoke state per function, for debouncing without lost wake-ups.';
+
+create sequence jobs.dispatch_id_seq;
 
 create function jobs.route(queue text, function_name text, options jsonb default '{}')
 returns jsonb
@@ -94,7 +103,10 @@ end
 $$;
 comment on function jobs.unroute(text) is 'Remove a queue''s route and its pg_cron job; false if there was none.';
 
--- Invokes the route's function now unless a call to it is already in flight (internal).
+-- Invokes the route's function now unless a call to it is in flight; then marks it pending,
+-- so the running call keeps going (jobs.dispatch_done) rather than the job waiting for cron.
+-- The state row stays locked until the enqueuing transaction ends, so dispatch_done sees the
+-- pending mark only once the job is committed. (Internal.)
 create function jobs._dispatch_now(p_queue text) returns bigint
 language plpgsql
 security definer
@@ -103,6 +115,7 @@ as $$
 declare
   v_route jobs.dispatch_route;
   v_state jobs.dispatch_state;
+  v_dispatch bigint;
   v_id bigint;
 begin
   select * into v_route from jobs.dispatch_route r where r.queue = p_queue;
@@ -110,22 +123,58 @@ begin
     return null;
   end if;
   insert into jobs.dispatch_state (function_name) values (v_route.function_name) on conflict do nothing;
-  -- skip locked: whoever holds the row is invoking this function right now
+  -- skip locked: whoever holds the row is invoking this function or marking it pending
   select * into v_state from jobs.dispatch_state s where s.function_name = v_route.function_name for update skip locked;
   if not found then
     return null;
   end if;
-  if v_state.last_invoked_at is not null
-     and v_state.last_invoked_at > now() - make_interval(secs => v_route.debounce_ms / 1000.0)
-     and not exists (select 1 from net._http_response r where r.id = v_state.last_request_id) then
-    return null;   -- a call is in flight
+  if v_state.in_flight_since is not null
+     and v_state.in_flight_since > now() - make_interval(secs => v_route.debounce_ms / 1000.0) then
+    if not v_state.pending then
+      update jobs.dispatch_state s set pending = true where s.function_name = v_route.function_name;
+    end if;
+    return null;
   end if;
-  v_id := jobs.invoke(v_route.function_name, jsonb_build_object('queue', p_queue, 'reason', 'enqueue'));
-  update jobs.dispatch_state s set last_request_id = v_id, last_invoked_at = now()
+  v_dispatch := nextval('jobs.dispatch_id_seq');
+  v_id := jobs.invoke(v_route.function_name,
+                      jsonb_build_object('queue', p_queue, 'reason', 'enqueue', 'dispatch_id', v_dispatch));
+  update jobs.dispatch_state s
+     set dispatch_id = v_dispatch, in_flight_since = now(), pending = false, last_request_id = v_id
    where s.function_name = v_route.function_name;
   return v_id;
 end
 $$;
+
+-- Called by a function invoked with a dispatch_id when it has drained its queue. Returns true
+-- when urgent jobs arrived meanwhile and can_continue (the function should keep working);
+-- otherwise ends the in-flight call, invoking the function afresh if jobs are pending.
+create function jobs.dispatch_done(function_name text, dispatch_id bigint, queue text, can_continue boolean default true)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_state jobs.dispatch_state;
+begin
+  select * into v_state from jobs.dispatch_state s
+   where s.function_name = $1 and s.dispatch_id = $2 for update;
+  if not found then
+    return false;   -- a newer call took over
+  end if;
+  if v_state.pending and can_continue then
+    update jobs.dispatch_state s set pending = false, in_flight_since = now() where s.function_name = $1;
+    return true;
+  end if;
+  update jobs.dispatch_state s set pending = false, in_flight_since = null where s.function_name = $1;
+  if v_state.pending then
+    perform jobs._dispatch_now($3);
+  end if;
+  return false;
+end
+$$;
+comment on function jobs.dispatch_done(text, bigint, text, boolean) is
+  'For edge functions invoked on enqueue: report that the queue is drained. True means urgent jobs arrived during the call: keep working. Without can_continue (budget spent) a pending call is re-invoked.';
 
 create function jobs.tg_job__dispatch() returns trigger
 language plpgsql
@@ -159,6 +208,8 @@ create trigger job_dispatch after insert on jobs.job
 revoke all on function jobs.route(text, text, jsonb) from public, anon, authenticated;
 revoke all on function jobs.unroute(text) from public, anon, authenticated;
 revoke all on function jobs._dispatch_now(text) from public, anon, authenticated;
+revoke all on function jobs.dispatch_done(text, bigint, text, boolean) from public, anon, authenticated;
+grant execute on function jobs.dispatch_done(text, bigint, text, boolean) to service_role;
 revoke all on function jobs.tg_job__dispatch() from public, anon, authenticated;
 grant execute on function jobs.route(text, text, jsonb) to service_role;
 grant execute on function jobs.unroute(text) to service_role;

@@ -1,6 +1,6 @@
 -- jobs.route: cron cadence + immediate, debounced invoke on enqueue.
 begin;
-select plan(11);
+select plan(17);
 
 select lives_ok(
   $$select jobs.route('pgtap-route', 'ping', '{"cron":"*/10 * * * *","min_priority":50,"debounce_ms":60000}')$$,
@@ -22,18 +22,31 @@ select jobs.enqueue('pgtap-route', '{}', '{"priority": 50}');
 select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 1,
   'an urgent runnable job invokes the function once');
 select is((select convert_from(body, 'utf8')::jsonb from net.http_request_queue where id > (select id from before_)),
-  '{"queue":"pgtap-route","reason":"enqueue"}'::jsonb, 'the call names the queue and the reason');
+  jsonb_build_object('queue', 'pgtap-route', 'reason', 'enqueue',
+                     'dispatch_id', (select dispatch_id from jobs.dispatch_state where function_name = 'ping')),
+  'the call names the queue, the reason and its dispatch id');
 
 select jobs.enqueue('pgtap-route', '{}', '{"priority": 90}');
 select jobs.enqueue_many('pgtap-route', '[{},{},{}]', '{"priority": 90}');
 select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 1,
   'more urgent jobs while a call is in flight do not invoke again (debounced)');
 
--- the in-flight call got its response: the next urgent job invokes again
-insert into net._http_response (id, status_code) select max(id), 200 from net.http_request_queue;
+select is((select pending from jobs.dispatch_state where function_name = 'ping'), true,
+  'jobs arriving during the call mark it pending');
+select is(jobs.dispatch_done('ping', (select dispatch_id from jobs.dispatch_state where function_name = 'ping'), 'pgtap-route'),
+  true, 'dispatch_done tells the running call to keep working when jobs are pending');
+select is(jobs.dispatch_done('ping', (select dispatch_id from jobs.dispatch_state where function_name = 'ping'), 'pgtap-route'),
+  false, 'and ends the call once nothing is pending');
+select is(jobs.dispatch_done('ping', -1, 'pgtap-route'), false, 'a stale dispatch id changes nothing');
+
 select jobs.enqueue('pgtap-route', '{}', '{"priority": 90}');
 select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 2,
-  'once the call has answered, the next urgent job invokes again');
+  'once the call has ended, the next urgent job invokes again');
+select jobs.enqueue('pgtap-route', '{}', '{"priority": 90}');
+select is(jobs.dispatch_done('ping', (select dispatch_id from jobs.dispatch_state where function_name = 'ping'), 'pgtap-route', false),
+  false, 'a call out of budget with jobs pending ends...');
+select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 3,
+  '...and invokes the function afresh, so the pending job is not left for the cron tick');
 
 select throws_ok($$select jobs.route('pgtap-route', 'ping', '{"every":"1 minute"}')$$, 'CV001', null,
   'an unknown route option is rejected, naming it');

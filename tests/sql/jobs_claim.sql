@@ -1,6 +1,6 @@
 -- claim: order, pause, concurrency, group concurrency, rate limit, attempts
 begin;
-select plan(22);
+select plan(23);
 
 select has_function('jobs', 'claim', array['text', 'text', 'integer', 'integer'], 'jobs.claim(queue, worker_id, max_jobs, lock_ms) exists');
 
@@ -43,6 +43,11 @@ select is((select count(*)::int from jobs.claim('t_conc', 'w1', 10)), 2, 'claim(
 select is((select count(*)::int from jobs.claim('t_conc', 'w2', 10)), 0, 'claim() returns nothing while concurrency is reached');
 select jobs.complete((select min(id) from jobs.job where queue = 't_conc' and state = 'running'), 'w1');
 select is((select count(*)::int from jobs.claim('t_conc', 'w2', 10)), 1, 'a completion frees one concurrency slot');
+
+select jobs.enqueue_many('t_conc_late', '[1,2,3]');
+select jobs.claim('t_conc_late', 'w1', 1);
+select jobs.update_queue('t_conc_late', '{"concurrency":1}');
+select is((select count(*)::int from jobs.claim('t_conc_late', 'w2', 10)), 0, 'a concurrency limit set after enqueue also counts jobs already running');
 
 -- group concurrency
 select jobs.create_queue('t_group', '{"group_concurrency":1}');

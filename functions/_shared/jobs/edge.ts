@@ -13,6 +13,8 @@ const InvokeBody = z.object({
   reason: z.enum(['cron', 'enqueue', 'manual']).default('manual'),
   // Supabase's wall-clock limit is 150 s (free) / 400 s (paid): stay well inside it
   budget_ms: z.number().int().min(100).max(140000).optional(),
+  // set when the urgent-enqueue trigger invoked us (jobs.dispatch_done protocol)
+  dispatch_id: z.number().int().optional(),
 }).strict();
 
 export interface ServeQueueOptions<T> extends Omit<WorkOptions<T>, 'sql'> {
@@ -33,7 +35,19 @@ export function serveQueue<T>(queue: string, handler: Handler<T>, opts: ServeQue
         throw new HttpError(400, 'wrong_queue', `this function works queue "${queue}", not "${body.queue}"`);
       }
       const sql = opts.sql ?? db();
-      const summary = await work<T>(queue, handler, { ...opts, sql, listen: false }).runFor(body.budget_ms ?? opts.budgetMs ?? 20000);
+      const deadline = Date.now() + (body.budget_ms ?? opts.budgetMs ?? 20000);
+      const summary = { claimed: 0, completed: 0, failed: 0, retried: 0, released: 0, remaining: 0, ms: 0, rounds: 0 };
+      for (;;) {
+        const s = await work<T>(queue, handler, { ...opts, sql, listen: false }).runFor(Math.max(0, deadline - Date.now()));
+        for (const k of ['claimed', 'completed', 'failed', 'retried', 'released', 'ms'] as const) summary[k] += s[k];
+        summary.remaining = s.remaining;
+        summary.rounds++;
+        if (body.dispatch_id === undefined) break;
+        // urgent jobs that arrived while we worked: keep going while the budget allows
+        const canContinue = deadline - Date.now() > 1000;
+        const [r] = await sql`select jobs.dispatch_done(${service}, ${body.dispatch_id}, ${queue}, ${canContinue}) as again`;
+        if (!r.again) break;
+      }
       await recordHeartbeat(sql, service, { source: body.reason, detail: { ...summary } });
       console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'info', fn: service, event: 'run.summary', queue, reason: body.reason, ...summary }));
       return json({ queue, ...summary });

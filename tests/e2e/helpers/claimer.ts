@@ -9,8 +9,9 @@
 //   claimed {"ids":[...]}      (mode hang) the batch it now holds; then it hangs until killed
 //   batch {...}                (mode drain) one claimed batch: ids, how many complete_many accepted,
 //                              and with recordTimes the DB-clock interval the batch was held
-//   done {...}                 totals; the process exits 0 right after
+//   done {...}                 totals and the DB clock when it stopped; the process exits 0 right after
 //   error <message>            anything unexpected; the process exits 1
+// It exits (3) as soon as its stdin closes, so it never outlives the test that started it.
 // Config (JSON): see ClaimerConfig below.
 import { connect } from './db.ts';
 
@@ -51,18 +52,20 @@ function emit(event: string, data?: unknown): void {
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function waitForGo(): Promise<void> {
-  return new Promise((resolve) => {
-    let buffered = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.split('\n').some((line) => line.trim() === 'go')) {
-        process.stdin.pause();
-        resolve();
-      }
-    });
+// stdin carries `go` from the test, and its end means the test runner is gone: never outlive it
+// (a hung claimer would otherwise sleep forever as an orphan).
+let go: () => void = () => {};
+const released = new Promise<void>((resolve) => {
+  go = resolve;
+});
+function watchParent(): void {
+  let buffered = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    buffered += chunk;
+    if (buffered.split('\n').some((line) => line.trim() === 'go')) go();
   });
+  process.stdin.on('end', () => process.exit(3));
 }
 
 /** epoch microseconds of the DB clock, exact in a double until the year 2255 */
@@ -80,11 +83,10 @@ async function claim(): Promise<string[]> {
   return rows.map((r) => String(r.id));
 }
 
-/** Jobs of this queue that some claimer could still get: queued now or later, or running. */
-async function outstanding(): Promise<{ waiting: number; running: number }> {
+/** Jobs of this queue waiting to be claimed, now or later (jobs.counts: queued + delayed). */
+async function waiting(): Promise<number> {
   const [c] = await sql.unsafe('select * from jobs.counts($1)', [config.queue] as never[]);
-  if (!c) return { waiting: 0, running: 0 };
-  return { waiting: Number(c.queued) + Number(c.delayed), running: Number(c.running) };
+  return c ? Number(c.queued) + Number(c.delayed) : 0;
 }
 
 async function drain(): Promise<void> {
@@ -101,7 +103,7 @@ async function drain(): Promise<void> {
     if (ids.length === 0) {
       // Nothing for us right now. Done when nothing is waiting any more: what is still running
       // belongs to live claimers (a crashed one's jobs are waiting again after rescue_stale).
-      if ((await outstanding()).waiting === 0 && config.durationMs == null) break;
+      if (config.durationMs == null && (await waiting()) === 0) break;
       await pause(config.idleMs ?? 10);
       continue;
     }
@@ -139,9 +141,10 @@ async function hang(): Promise<never> {
 }
 
 async function main(): Promise<void> {
+  watchParent();
   await sql.unsafe('select 1');
   emit('ready');
-  if (config.waitForGo !== false) await waitForGo();
+  if (config.waitForGo !== false) await released;
   if (config.mode === 'hang') await hang();
   await drain();
   await sql.end({ timeout: 5 });
