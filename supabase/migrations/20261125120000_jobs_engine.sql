@@ -590,8 +590,10 @@ begin
        order by cand.priority desc, cand.run_at, cand.id
        limit v_n
     ), u as (
+      -- limited = true: a job enqueued by a transaction still open when the queue became
+      -- limited kept the old flag; claiming it here makes sure the running counts see it
       update jobs.job j
-         set state = 'running', attempts = j.attempts + 1, worker_id = v_worker, started_at = now(),
+         set state = 'running', attempts = j.attempts + 1, worker_id = v_worker, started_at = now(), limited = true,
              locked_until = now() + make_interval(secs => coalesce(v_lock_ms, j.timeout_ms, v_q.lock_ms) / 1000.0)
         from c
        where j.id = c.id and j.state = 'queued'

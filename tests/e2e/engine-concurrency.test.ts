@@ -496,4 +496,27 @@ describe('job engine under concurrent worker processes', () => {
       await dropQueue(queue);
     }
   });
+  test('a queue made group-limited while a transaction is still enqueuing to it honours the limit for those jobs too', async () => {
+    const queue = uniqueName('late-limit');
+    try {
+      await sql`select jobs.create_queue(${queue}, '{}')`;
+      const other = connect({ max: 1, name: 'late-limit' });
+      try {
+        await sql.begin(async (tx) => {
+          await tx`select jobs.enqueue(${queue}, '{}', '{"group_key":"shop-1"}')`;
+          await tx`select jobs.enqueue(${queue}, '{}', '{"group_key":"shop-1"}')`;
+          // another session limits the queue while these inserts are uncommitted
+          await other`select jobs.update_queue(${queue}, '{"group_concurrency":1}')`;
+        });
+      } finally {
+        await other.end();
+      }
+      const a = await sql`select id from jobs.claim(${queue}, 'w1', 1)`;
+      const b = await sql`select id from jobs.claim(${queue}, 'w2', 1)`;
+      assert.equal(a.length, 1, 'the first claim gets a job');
+      assert.equal(b.length, 0, 'the second job of group shop-1 must wait while the first runs');
+    } finally {
+      await dropQueue(queue);
+    }
+  });
 });
