@@ -24,5 +24,10 @@ fi
 # npm packages: install when node_modules is missing or older than the lockfile.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo '{"fn":"bootstrap","event":"npm.ci"}'
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm 11 leaves other platforms' optional binaries (Supabase CLI, PostgREST) out of the lockfile,
+  # which `npm ci` then refuses; `npm install` installs the same locked versions.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || {
+    echo '{"fn":"bootstrap","event":"npm.install","reason":"npm ci refused the lockfile (platform-specific optional packages)"}'
+    npm install --no-audit --no-fund --loglevel=error
+  }
 fi
