@@ -3,7 +3,7 @@
 // Method and how to reproduce: docs/benchmarks.md.
 //
 //   node scripts/bench.mjs [--quick] [--only=conveyor,graphile,pgboss,floor] [--n=20000]
-//                          [--latency-jobs=500] [--rate=50]
+//                          [--latency-jobs=500] [--rate=50] [--repeat=3] [--conveyor=sql|runtime]
 //
 // stdout: one results table. stderr: progress as JSON lines. Also writes
 // .local/bench/results-<timestamp>.json.
@@ -11,11 +11,8 @@ import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as conveyor from './bench/conveyor.mjs';
-import * as floor from './bench/floor.mjs';
-import * as graphile from './bench/graphile.mjs';
-import { BASE_URL, checkHandled, log, nowMs, percentile, recreateDatabase, ROOT, serverInfo, sleep } from './bench/lib.mjs';
-import * as pgboss from './bench/pgboss.mjs';
+import postgres from 'postgres';
+import { baseUrl, checkHandled, clusterCpuMs, cpuMsOf, log, nowMs, percentile, recreateDatabase, ROOT, serverInfo, sleep } from './bench/lib.mjs';
 
 // ------------------------------------------------------------------------------- options
 const argv = process.argv.slice(2);
@@ -28,6 +25,10 @@ const quick = opt('quick', false) === true;
 const N = Number(opt('n', quick ? 2000 : 20000));
 const LAT_JOBS = Number(opt('latency-jobs', quick ? 100 : 500));
 const RATE = Number(opt('rate', 50));
+// the floor runs take a fraction of a second at N: three times N steadies them
+const FLOOR_N = Number(opt('floor-n', 3 * N));
+// throughput workloads (and their bulk enqueues) run REPEAT times; the table shows medians
+const REPEAT = Math.max(1, Number(opt('repeat', quick ? 1 : 3)));
 const CONCURRENCY = 10;
 const ALIASES = { 'graphile-worker': 'graphile', 'pg-boss': 'pgboss', pgbench: 'floor' };
 const only = String(opt('only', 'conveyor,graphile,pgboss,floor'))
@@ -35,6 +36,14 @@ const only = String(opt('only', 'conveyor,graphile,pgboss,floor'))
   .map((s) => s.trim())
   .map((s) => ALIASES[s] ?? s)
   .filter(Boolean);
+// Conveyor's worker: `sql` (the adapter's own loop over the SQL contract) or `runtime`
+// (functions/_shared/jobs work()); worker processes inherit the choice through the environment.
+const conveyorImpl = opt('conveyor', process.env.BENCH_CONVEYOR_IMPL || 'sql');
+process.env.BENCH_CONVEYOR_IMPL = conveyorImpl;
+const conveyor = await import('./bench/conveyor.mjs');
+const floor = await import('./bench/floor.mjs');
+const graphile = await import('./bench/graphile.mjs');
+const pgboss = await import('./bench/pgboss.mjs');
 const ADAPTERS = { conveyor, graphile, pgboss };
 const FILES = { conveyor: 'conveyor.mjs', graphile: 'graphile.mjs', pgboss: 'pgboss.mjs' };
 for (const s of only) {
@@ -49,12 +58,18 @@ const DRAIN_TIMEOUT_MS = 120_000;
 function spawnWorker(system, cfg) {
   const child = fork(path.join(ROOT, 'scripts/bench', FILES[system]), ['worker'], {
     env: { ...process.env, BENCH_WORKER: JSON.stringify(cfg) },
+    execArgv: ADAPTERS[system].execArgv ?? [],
     stdio: ['ignore', 2, 2, 'ipc'], // a library's own console output goes to stderr
   });
   const waiters = new Map();
   const early = new Map();
   let exited = null;
+  const state = { handled: 0 };
   child.on('message', (m) => {
+    if (m.type === 'progress') {
+      state.handled = m.handled;
+      return;
+    }
     if (m.type === 'error') log('worker.error', { system, message: m.message });
     const w = waiters.get(m.type);
     if (w) {
@@ -88,15 +103,24 @@ function spawnWorker(system, cfg) {
       });
     });
   };
-  return { child, next, send: (m) => child.send(m), kill: () => exited === null && child.kill('SIGKILL') };
+  return { child, state, next, send: (m) => child.send(m), kill: () => exited === null && child.kill('SIGKILL') };
 }
 
-async function waitDrained(p, what) {
+/**
+ * Waits until the workers report n handler calls, then polls the database (every 2 ms) until it
+ * shows every job completed; returns that time. The database is not polled before: a poll every
+ * few ms for the whole run would take CPU from the system under test on a small machine.
+ */
+async function waitDrained(p, what, workers, n) {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while (workers.reduce((s, w) => s + w.state.handled, 0) < n) {
+    if (Date.now() > deadline) throw new Error(`${what}: ${workers.reduce((s, w) => s + w.state.handled, 0)} of ${n} jobs handled after ${DRAIN_TIMEOUT_MS} ms`);
+    await sleep(2);
+  }
   for (;;) {
     if (await p.drained()) return nowMs();
     if (Date.now() > deadline) throw new Error(`${what}: jobs still not completed after ${DRAIN_TIMEOUT_MS} ms`);
-    await sleep(5);
+    await sleep(2);
   }
 }
 
@@ -105,10 +129,19 @@ async function drain(system, url, p, queue, procs, n) {
   const workers = Array.from({ length: procs }, () => spawnWorker(system, { url, queue, concurrency: CONCURRENCY }));
   try {
     await Promise.all(workers.map((w) => w.next('ready')));
+    const pids = workers.map((w) => w.child.pid);
+    const cpu0 = { db: await clusterCpuMs(admin), workers: cpuMsOf(pids), harness: process.cpuUsage() };
     const tGo = nowMs();
     for (const w of workers) w.send({ type: 'go' });
     await Promise.all(workers.map((w) => w.next('started')));
-    const tDone = await waitDrained(p, `${system} ${queue}`);
+    const tDone = await waitDrained(p, `${system} ${queue}`, workers, n);
+    const cpu1 = { db: await clusterCpuMs(admin), workers: cpuMsOf(pids), harness: process.cpuUsage(cpu0.harness) };
+    const cpu = {
+      wallMs: Math.round(tDone - tGo),
+      dbMs: cpu0.db == null ? null : Math.round(cpu1.db - cpu0.db),
+      workersMs: Math.round(cpu1.workers - cpu0.workers),
+      harnessMs: Math.round((cpu1.harness.user + cpu1.harness.system) / 1000),
+    };
     for (const w of workers) w.send({ type: 'stop' });
     const results = await Promise.all(workers.map((w) => w.next('result', 30_000)));
     const handled = results.flatMap((r) => r.handled);
@@ -118,7 +151,7 @@ async function drain(system, url, p, queue, procs, n) {
     const check = checkHandled(n, handled);
     const completed = await p.completed(n);
     const perProcess = results.map((r) => r.handled.length);
-    return { tGo, tDone, firstStart, check, completed, perProcess, lat };
+    return { tGo, tDone, firstStart, check, completed, perProcess, lat, cpu };
   } finally {
     for (const w of workers) w.kill();
   }
@@ -147,6 +180,9 @@ async function throughput(system, url, procs, queue) {
       perSec: Math.round(N / seconds),
       perSecFromGo: Math.round(N / ((r.tDone - r.tGo) / 1000)),
       perProcess: r.perProcess,
+      // CPU from "go" to "all completed", whole Postgres cluster and the worker processes
+      cpu: r.cpu,
+      cpuMsPer1000Jobs: { db: r.cpu.dbMs == null ? null : +((r.cpu.dbMs * 1000) / N).toFixed(1), workers: +((r.cpu.workersMs * 1000) / N).toFixed(1) },
       completedInDb: r.completed,
       check: r.check,
     };
@@ -169,13 +205,16 @@ async function latency(system, url, queue) {
     await sleep(1000); // idle: connected, listening/polling, nothing to do
     const t0 = nowMs();
     const interval = 1000 / RATE;
+    const calls = [];
     for (let i = 0; i < LAT_JOBS; i++) {
       const due = t0 + i * interval;
       const wait = due - nowMs();
       if (wait > 0) await sleep(wait);
-      await p.enqueueOne({ i, t: nowMs() });
+      const t = nowMs();
+      await p.enqueueOne({ i, t });
+      calls.push(nowMs() - t);
     }
-    await waitDrained(p, `${system} ${queue}`);
+    await waitDrained(p, `${system} ${queue}`, [w], LAT_JOBS);
     w.send({ type: 'stop' });
     const r = await w.next('result', 30_000);
     const check = checkHandled(LAT_JOBS, r.handled);
@@ -189,9 +228,15 @@ async function latency(system, url, queue) {
       p99: round(percentile(sorted, 99)),
       max: round(sorted.at(-1) ?? null),
       mean: round(sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length)),
+      // the producer's enqueue call, commit included (the job can be seen only after it)
+      enqueueCallP50: round(percentile([...calls].sort((x, y) => x - y), 50)),
       completedInDb: await p.completed(LAT_JOBS),
       check,
     };
+    if (r.parts.length) {
+      const p50 = (k) => round(percentile(r.parts.map((x) => x[k]).sort((x, y) => x - y), 50));
+      out.breakdownP50 = { enqueueToWakeup: p50(0), claim: p50(1), claimToHandler: p50(2), jobs: r.parts.length };
+    }
     log('latency', { system, ...out, check: undefined, ok: check.ok });
     if (!check.ok || out.completedInDb !== LAT_JOBS) out.error = `ids check failed or completed ${out.completedInDb}/${LAT_JOBS}`;
     return out;
@@ -201,6 +246,30 @@ async function latency(system, url, queue) {
   }
 }
 
+/**
+ * Untimed, before every workload: VACUUM ANALYZE the system's database, so each run starts from
+ * the same clean state instead of inheriting the previous run's dead rows (every system here
+ * deletes or rewrites a row per job; without it later runs measure autovacuum's timing).
+ */
+async function vacuum(url) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe('vacuum analyze');
+  } finally {
+    await sql.end();
+  }
+}
+
+const medianOf = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
+};
+const median = (runs) => {
+  const m = medianOf(runs.map((r) => r.perSec));
+  return runs.find((r) => r.perSec === m);
+};
+const summary = (r) => ({ perSec: r.perSec, enqueuePerSec: r.enqueuePerSec, seconds: r.seconds, cpuMsPer1000Jobs: r.cpuMsPer1000Jobs, ok: r.check.ok && !r.error });
+
 async function benchSystem(system) {
   const a = ADAPTERS[system];
   const t0 = Date.now();
@@ -208,9 +277,22 @@ async function benchSystem(system) {
   await a.setup(url);
   log('setup', { system, database: a.database, ms: Date.now() - t0 });
   const res = { name: a.name, version: a.version(), settings: a.settings, database: a.database };
-  res.throughput1 = await throughput(system, url, 1, 'bench_1');
+  const runs1 = [];
+  const runs2 = [];
+  for (let r = 1; r <= REPEAT; r++) {
+    await vacuum(url);
+    runs1.push(await throughput(system, url, 1, `bench_1_${r}`));
+    await vacuum(url);
+    runs2.push(await throughput(system, url, 2, `bench_2_${r}`));
+  }
+  await vacuum(url);
   res.latency = await latency(system, url, 'bench_lat');
-  res.throughput2 = await throughput(system, url, 2, 'bench_2');
+  // the median run of each (its ids check is the one shown); every run is kept, and checked
+  res.throughput1 = { ...median(runs1), runs: runs1.map(summary) };
+  res.throughput2 = { ...median(runs2), runs: runs2.map(summary) };
+  res.enqueuePerSec = medianOf([...runs1, ...runs2].map((x) => x.enqueuePerSec));
+  const bad = [...runs1, ...runs2].find((x) => x.error);
+  if (bad) res.throughput1.error = bad.error;
   res.seconds = Math.round((Date.now() - t0) / 1000);
   return res;
 }
@@ -224,12 +306,12 @@ function table(results) {
   const rows = [
     ['throughput, 1 process (jobs/s)', (r) => r.throughput1?.perSec, fmtInt, 'high', (f) => f?.throughput],
     ['throughput, 2 processes (jobs/s)', (r) => r.throughput2?.perSec, fmtInt, 'high', (f) => f?.throughput],
-    ['bulk enqueue (jobs/s)', (r) => bestEnqueue(r), fmtInt, 'high', (f) => f?.enqueuePerSec],
+    ['bulk enqueue (jobs/s)', (r) => medianEnqueue(r), fmtInt, 'high', (f) => f?.enqueuePerSec],
     ['latency p50 (ms)', (r) => r.latency?.p50, fmtMs, 'low'],
     ['latency p95 (ms)', (r) => r.latency?.p95, fmtMs, 'low'],
     ['latency p99 (ms)', (r) => r.latency?.p99, fmtMs, 'low'],
   ];
-  const header = ['metric', 'conveyor', 'graphile-worker', 'pg-boss', 'floor (pgbench)', 'conveyor / best peer'];
+  const header = ['metric', `conveyor (${conveyorImpl})`, 'graphile-worker', 'pg-boss', 'floor (pgbench)', 'conveyor / best peer'];
   const lines = [header];
   for (const [label, get, fmt, better, fget] of rows) {
     const v = (s) => (results[s] && !results[s].error ? get(results[s]) : null);
@@ -247,9 +329,8 @@ function table(results) {
   return out.join('\n');
 }
 
-function bestEnqueue(r) {
-  const xs = [r.throughput1?.enqueuePerSec, r.throughput2?.enqueuePerSec].filter((x) => x != null);
-  return xs.length ? Math.max(...xs) : null;
+function medianEnqueue(r) {
+  return r.enqueuePerSec ?? null;
 }
 
 function targets(results) {
@@ -259,7 +340,7 @@ function targets(results) {
   const t = [
     ['throughput 1 process >= 2x graphile-worker', c.throughput1.perSec / g.throughput1.perSec, (x) => x >= 2],
     ['throughput 2 processes >= 2x graphile-worker', c.throughput2.perSec / g.throughput2.perSec, (x) => x >= 2],
-    ['bulk enqueue >= 3x graphile-worker', bestEnqueue(c) / bestEnqueue(g), (x) => x >= 3],
+    ['bulk enqueue >= 3x graphile-worker', medianEnqueue(c) / medianEnqueue(g), (x) => x >= 3],
     ['latency p50 <= 0.5x graphile-worker', c.latency.p50 / g.latency.p50, (x) => x <= 0.5],
     ['latency p99 <= 1x graphile-worker', c.latency.p99 / g.latency.p99, (x) => x <= 1],
   ];
@@ -267,25 +348,35 @@ function targets(results) {
 }
 
 // ------------------------------------------------------------------------------- main
+if (!process.env.DATABASE_URL) {
+  // the local stack's cluster: start it (Postgres only) if it is not running
+  const stack = await import('./lib/stack.mjs');
+  await stack.startPostgres();
+  process.env.DATABASE_URL = stack.config().dbUrl;
+}
 const started = new Date();
 const results = {};
 const meta = {
   started: started.toISOString(),
   command: `node scripts/bench.mjs ${argv.join(' ')}`.trim(),
   n: N,
+  floorN: FLOOR_N,
   latencyJobs: LAT_JOBS,
+  repeat: REPEAT,
   ratePerSec: RATE,
   concurrency: CONCURRENCY,
-  server: { url: BASE_URL.replace(/:[^:@/]*@/, ':***@'), ...serverInfo() },
+  conveyorWorker: conveyorImpl,
+  server: { url: baseUrl().replace(/:[^:@/]*@/, ':***@'), ...serverInfo() },
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg(), node: process.version },
 };
 log('start', { systems: only, n: N, latencyJobs: LAT_JOBS, loadavg: meta.machine.loadavg });
 
 let failed = false;
+const admin = postgres(baseUrl(), { max: 1, onnotice: () => {} });
 if (only.includes('floor')) {
   try {
     const url = await recreateDatabase(floor.database);
-    results.floor = { name: 'floor', version: floor.version(), settings: floor.settings, database: floor.database, ...(await floor.run(url, { n: N })) };
+    results.floor = { name: 'floor', version: floor.version(), settings: floor.settings, database: floor.database, ...(await floor.run(url, { n: FLOOR_N, cpu: () => clusterCpuMs(admin) })) };
   } catch (err) {
     failed = true;
     results.floor = { error: err.message };
@@ -303,6 +394,7 @@ for (const system of ['conveyor', 'graphile', 'pgboss'].filter((s) => only.inclu
     log('error', { system, message: err.stack || err.message });
   }
 }
+await admin.end();
 meta.finished = new Date().toISOString();
 meta.seconds = Math.round((Date.now() - started.getTime()) / 1000);
 meta.loadavgEnd = os.loadavg();
@@ -320,6 +412,17 @@ console.log(`\nConveyor benchmark: ${N.toLocaleString('en-US')} no-op jobs, conc
 console.log(`Postgres ${meta.server.version} (synchronous_commit=${meta.server.synchronous_commit}, fsync=${meta.server.fsync}), ${meta.machine.cpus} cores, load ${meta.machine.loadavg.map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`${versions}\n`);
 console.log(table(results));
+const cpuRows = ['conveyor', 'graphile', 'pgboss']
+  .filter((s) => results[s]?.throughput1?.cpuMsPer1000Jobs)
+  .map((s) => {
+    const f = (k) => `${fmtMs(results[s][k].cpuMsPer1000Jobs.db)} db + ${fmtMs(results[s][k].cpuMsPer1000Jobs.workers)} worker`;
+    return `  ${results[s].name.padEnd(16)} 1 process: ${f('throughput1')}   2 processes: ${f('throughput2')}`;
+  });
+if (results.floor?.best) {
+  const b = results.floor.best;
+  cpuRows.push(`  ${'floor (pgbench)'.padEnd(16)} ${fmtMs(b.dbCpuMsPer1000Jobs)} db (best run: ${b.clients} client${b.clients > 1 ? "s" : ""}, batch ${b.batch}, ${fmtInt(b.perSec)} jobs/s)`);
+}
+if (cpuRows.length) console.log('\nCPU ms per 1,000 jobs while draining (Postgres cluster + worker processes; 2 cores = 2,000 ms/s):\n' + cpuRows.join('\n'));
 const tg = targets(results);
 if (tg.length) console.log('\nTargets (docs/benchmarks.md):\n' + tg.map((l) => '  ' + l).join('\n'));
 for (const [s, r] of Object.entries(results)) {

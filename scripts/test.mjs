@@ -62,9 +62,10 @@ try {
     results.push(await runSuite('deno', path.join(BIN, 'deno'), ['test', '-A', '--config', 'deno.json']));
   }
   if (want('node')) {
+    // one file at a time: some suites kill or restart shared services (the function server)
     const nodeTests = [...files('tests/e2e', /\.test\.(ts|mjs)$/), ...files('worker/test', /\.test\.(ts|mjs)$/)];
     results.push(await runSuite('node', process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...nodeTests]));
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...nodeTests]));
   }
 } catch (err) {
   stack.log('error', { message: err.message });

@@ -4,6 +4,7 @@ import type { Sql } from './db.ts';
 
 export const MaintenanceTask = z.discriminatedUnion('task', [
   z.object({ task: z.literal('prune_heartbeats'), older_than_days: z.number().int().min(1).max(3650).default(7) }).strict(),
+  z.object({ task: z.literal('prune_email_batches'), older_than_days: z.number().int().min(2).max(3650).default(2) }).strict(),
 ]);
 export type MaintenanceTask = z.infer<typeof MaintenanceTask>;
 
@@ -22,6 +23,14 @@ export async function runMaintenance(sql: Sql, t: MaintenanceTask): Promise<Reco
         if (rows.length < 5000) break;
       }
       return { task: t.task, deleted };
+    }
+    case 'prune_email_batches': {
+      // Resend keeps idempotency keys 24 h: a stored batch older than that cannot be replayed
+      const rows = await sql`
+        delete from public.email_send_batches
+         where created_at < now() - make_interval(days => ${t.older_than_days})
+        returning 1`;
+      return { task: t.task, deleted: rows.length };
     }
   }
 }

@@ -4,21 +4,30 @@
 //   worker    claims batches (jobs.claim) into a local buffer, runs up to `concurrency` handlers,
 //             completes in batches (jobs.complete_many) without a handler waiting for its
 //             completion's round trip, LISTEN jobs.wake with a polling fallback.
-// Kept small on purpose: once functions/_shared/jobs (the runtime) is importable from Node it
-// replaces workerLoop() below with `work(QUEUE, handler, { sql, concurrency, batchSize })`.
+// Two worker implementations, chosen with BENCH_CONVEYOR_IMPL (or `--conveyor=` of bench.mjs):
+//   sql      (default) workerLoop() below: the contract with nothing else, a reference for what
+//            any client can get from the engine;
+//   runtime  the TypeScript runtime users run, functions/_shared/jobs `work(queue, handler,
+//            { sql, concurrency, batchSize })`, loaded in the worker process with tsx.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
-import { log, psql, ROOT, runWorkerProcess } from './lib.mjs';
+import { log, nowMs, psql, ROOT, runWorkerProcess } from './lib.mjs';
 
 export const name = 'conveyor';
 export const database = 'bench_conveyor';
 const WAKE_CHANNEL = 'jobs.wake';
 
+export const impl = process.env.BENCH_CONVEYOR_IMPL || 'sql';
+if (!['sql', 'runtime'].includes(impl)) throw new Error(`BENCH_CONVEYOR_IMPL must be sql or runtime, not "${impl}"`);
+/** Node flags of the worker process: the runtime is TypeScript. */
+export const execArgv = impl === 'runtime' ? ['--import', 'tsx'] : [];
+
 export const settings = {
+  worker: impl === 'runtime' ? 'functions/_shared/jobs work() (the runtime)' : 'scripts/bench/conveyor.mjs workerLoop() over the SQL contract',
   concurrency: 10,
-  batchSize: Number(process.env.BENCH_CONVEYOR_BATCH || 100), // jobs per jobs.claim call
+  batchSize: Number(process.env.BENCH_CONVEYOR_BATCH || 500), // local buffer, as graphile-worker's localQueue 500
   pollIntervalMs: 1000, // fallback when no NOTIFY arrives
   listen: WAKE_CHANNEL,
   lockMs: null, // the queue's default lock (jobs.queue.lock_ms)
@@ -85,7 +94,9 @@ export async function producer(url, queue) {
       await sql`select jobs.enqueue(${queue}, ${sql.json(payload)})`;
     },
     async drained() {
-      const [r] = await sql`select not exists (select 1 from jobs.job where queue = ${queue}) as done`;
+      // both partial indexes (queued, running): cheap however many jobs are done
+      const [r] = await sql`select not exists (select 1 from jobs.job where queue = ${queue} and state = 'queued')
+                               and not exists (select 1 from jobs.job where queue = ${queue} and state = 'running') as done`;
       return r.done;
     },
     async completed() {
@@ -106,6 +117,7 @@ function workerLoop(sql, queue, handler, { concurrency, batchSize, pollIntervalM
   let claiming = false;
   let empty = false; // the last claim came back short: wait for NOTIFY or the poll timer
   let wakeSeq = 0;
+  let lastWakeAt = 0; // when the last NOTIFY arrived
   let stopping = false;
   let pollTimer = null;
   let listener = null;
@@ -132,10 +144,16 @@ function workerLoop(sql, queue, handler, { concurrency, batchSize, pollIntervalM
     if (claiming || stopping || empty) return;
     claiming = true;
     const seq = wakeSeq;
+    const wakeAt = lastWakeAt;
     try {
       const want = Math.max(1, batchSize - buffer.length);
       const rows = await sql`select id, payload from jobs.claim(${queue}, ${workerId}, ${want}, ${lockMs})`;
-      for (const r of rows) buffer.push(r);
+      const claimedAt = nowMs();
+      for (const r of rows) {
+        r.wakeAt = wakeAt; // timing for the latency breakdown only
+        r.claimedAt = claimedAt;
+        buffer.push(r);
+      }
       if (rows.length < want && seq === wakeSeq) empty = true;
     } catch (err) {
       fail(err);
@@ -175,7 +193,9 @@ function workerLoop(sql, queue, handler, { concurrency, batchSize, pollIntervalM
     workerId,
     async start() {
       listener = await sql.listen(WAKE_CHANNEL, (q) => {
-        if (q === queue) wake();
+        if (q !== queue) return;
+        lastWakeAt = nowMs();
+        wake();
       });
       pollTimer = setInterval(wake, pollIntervalMs);
       wake();
@@ -200,10 +220,30 @@ function workerLoop(sql, queue, handler, { concurrency, batchSize, pollIntervalM
 async function prepareWorker(cfg) {
   const sql = postgres(cfg.url, { max: 2, onnotice: () => {}, idle_timeout: 0 });
   await sql`select 1`;
+  const concurrency = cfg.concurrency ?? settings.concurrency;
   let loop;
+  if (impl === 'runtime') {
+    const { work } = await import('../../functions/_shared/jobs/mod.ts');
+    return {
+      async start(onJob) {
+        loop = work(cfg.queue, async (job) => onJob(job.payload), {
+          sql,
+          concurrency,
+          batchSize: settings.batchSize,
+          pollIntervalMs: settings.pollIntervalMs,
+          log: (r) => r.level !== 'info' && log('conveyor.runtime', r),
+        });
+        await loop.start();
+      },
+      async stop() {
+        await loop?.stop();
+        await sql.end({ timeout: 5 });
+      },
+    };
+  }
   return {
     async start(onJob) {
-      loop = workerLoop(sql, cfg.queue, async (job) => onJob(job.payload), { ...settings, concurrency: cfg.concurrency ?? settings.concurrency });
+      loop = workerLoop(sql, cfg.queue, async (job) => onJob(job.payload, job), { ...settings, concurrency });
       await loop.start();
     },
     async stop() {

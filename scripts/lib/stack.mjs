@@ -50,7 +50,13 @@ export function signJwt(claims, secret) {
 /** Per-checkout secrets, generated once into .local/secrets.json (git-ignored, mode 600). */
 export function localSecrets() {
   const file = path.join(LOCAL, 'secrets.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (fs.existsSync(file)) {
+    const existing = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (existing.resendApiKey) return existing;
+    Object.assign(existing, localResendSecrets());
+    fs.writeFileSync(file, JSON.stringify(existing, null, 2), { mode: 0o600 });
+    return existing;
+  }
   fs.mkdirSync(LOCAL, { recursive: true });
   const jwtSecret = randomBytes(32).toString('hex');
   const iat = Math.floor(Date.now() / 1000);
@@ -61,9 +67,18 @@ export function localSecrets() {
     authenticatorPassword: randomBytes(16).toString('hex'),
     anonKey: signJwt({ iss: 'conveyor-local', role: 'anon', iat, exp }, jwtSecret),
     serviceRoleKey: signJwt({ iss: 'conveyor-local', role: 'service_role', iat, exp }, jwtSecret),
+    ...localResendSecrets(),
   };
   fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+function localResendSecrets() {
+  return {
+    resendApiKey: `re_local_${randomBytes(12).toString('hex')}`,
+    resendWebhookSecret: `whsec_${randomBytes(24).toString('base64')}`,
+    unsubscribeSecret: randomBytes(32).toString('hex'),
+  };
 }
 
 /** A signed-in user's access token, as Supabase Auth would issue it. */
@@ -88,6 +103,11 @@ export function config() {
     anonKey: process.env.SUPABASE_ANON_KEY ?? s.anonKey,
     serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY ?? s.serviceRoleKey,
     authenticatorPassword: s.authenticatorPassword,
+    // LOCAL: the Resend fake (scripts/fake-resend.mjs); a real project sets these as function secrets
+    resendBaseUrl: process.env.RESEND_BASE_URL ?? `http://127.0.0.1:${PORTS.resend}`,
+    resendApiKey: process.env.RESEND_API_KEY ?? s.resendApiKey,
+    resendWebhookSecret: process.env.RESEND_WEBHOOK_SECRET ?? s.resendWebhookSecret,
+    emailsDir: path.join(LOCAL, 'emails'),
   };
 }
 
@@ -103,6 +123,10 @@ export function serviceEnv(extra = {}) {
     SUPABASE_DB_URL: c.dbUrl,
     DATABASE_URL: c.dbUrl,
     PGSSLMODE: process.env.PGSSLMODE ?? 'disable',
+    RESEND_BASE_URL: c.resendBaseUrl,
+    RESEND_API_KEY: c.resendApiKey,
+    RESEND_WEBHOOK_SECRET: c.resendWebhookSecret,
+    PUBLIC_FUNCTIONS_URL: c.functionsUrl,
     ...extra,
   };
 }
@@ -339,7 +363,7 @@ function exposedSchemas() {
   return m ? m[1].split(',').map((x) => x.trim().replace(/"/g, '')).filter(Boolean).join(',') : 'public';
 }
 
-export const SERVICES = ['postgrest', 'functions', 'net-worker', 'gateway'];
+export const SERVICES = ['postgrest', 'functions', 'net-worker', 'gateway', 'fake-resend'];
 
 export async function startServices(extraEnv = {}) {
   const c = config();
@@ -374,10 +398,20 @@ export async function startServices(extraEnv = {}) {
     FUNCTIONS_URL: `http://127.0.0.1:${PORTS.functions}`,
   }));
 
+  track('fake-resend', startService('fake-resend', process.execPath, ['scripts/fake-resend.mjs'], {
+    ...env,
+    FAKE_RESEND_PORT: String(PORTS.resend),
+    FAKE_RESEND_API_KEY: c.resendApiKey,
+    FAKE_RESEND_OUTBOX: path.join(c.emailsDir, 'outbox.jsonl'),
+    FAKE_RESEND_WEBHOOK_URL: `${c.functionsUrl}/resend-webhook`,
+    FAKE_RESEND_WEBHOOK_SECRET: c.resendWebhookSecret,
+  }));
+
   await waitFor('postgrest', () => httpReady(`http://127.0.0.1:${PORTS.postgrest}/`, [200]), 30000);
   await waitFor('functions server', () => httpReady(`http://127.0.0.1:${PORTS.functions}/`, [404]), 60000);
   await waitFor('gateway', () => httpReady(`http://127.0.0.1:${PORTS.gateway}/health`, [200]), 15000);
   await waitFor('net worker', () => Boolean(servicePid('net-worker')), 5000);
+  await waitFor('resend fake', () => httpReady(`http://127.0.0.1:${PORTS.resend}/_control/health`, [200]), 10000);
   return started;
 }
 
@@ -421,6 +455,8 @@ export function status() {
     'JWT secret': c.jwtSecret,
     'anon key': c.anonKey,
     'service_role key': c.serviceRoleKey,
+    'Resend (local fake)': c.resendBaseUrl,
+    'captured emails': c.emailsDir,
     processes: Object.fromEntries(SERVICES.map((n) => [n, servicePid(n) ?? 'stopped'])),
     postgres: c.external ? 'external (DATABASE_URL)' : pgRunning() ? `running on ${PORTS.db}` : 'stopped',
   };

@@ -7,7 +7,8 @@
 -- (the function claims, works within its time budget, returns), and makes an enqueue of a
 -- runnable job (priority >= min_priority; null = never) invoke the function at once after
 -- commit. Debounced: at most one such call per function in flight (until the function reports
--- jobs.dispatch_done, or debounce_ms at most), so a burst of enqueues makes one call; jobs that
+-- jobs.dispatch_done, until pg_net records its response, or debounce_ms at most), so a burst of
+-- enqueues makes one call; jobs that
 -- arrive during the call mark it pending and the call keeps working, so none waits for cron.
 --
 -- The wake-up is a statement-level AFTER INSERT trigger on jobs.job with a transition table:
@@ -20,7 +21,7 @@ create table jobs.dispatch_route (
   function_name text not null,
   cron text not null default '* * * * *',
   min_priority int,                              -- null: only the cron cadence invokes
-  debounce_ms int not null default 10000,
+  debounce_ms int not null default 60000,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint dispatch_route_function_name_format check (function_name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
@@ -69,7 +70,7 @@ begin
   perform jobs._ensure_queue(v_queue);
   v_cron := coalesce(jobs._opt_text(v_opts, 'cron', 100), '* * * * *');
   v_min := jobs._opt_int(v_opts, 'min_priority', -2147483648, 2147483647);
-  v_debounce := coalesce(jobs._opt_int(v_opts, 'debounce_ms', 100, 600000), 10000);
+  v_debounce := coalesce(jobs._opt_int(v_opts, 'debounce_ms', 100, 600000), 60000);
 
   insert into jobs.dispatch_route as r (queue, function_name, cron, min_priority, debounce_ms)
   values (v_queue, v_fn, v_cron, v_min, v_debounce)
@@ -84,7 +85,7 @@ begin
 end
 $$;
 comment on function jobs.route(text, text, jsonb) is
-  'Route a queue to an edge function: pg_cron invokes it on options.cron (default every minute) and, when options.min_priority is set, an enqueue of a runnable job with priority >= min_priority invokes it at once (debounced by options.debounce_ms, default 10 s). Replaces an existing route.';
+  'Route a queue to an edge function: pg_cron invokes it on options.cron (default every minute) and, when options.min_priority is set, an enqueue of a runnable job with priority >= min_priority invokes it at once (one call in flight per function: until it reports jobs.dispatch_done or pg_net records its response, at most options.debounce_ms, default 60 s). Replaces an existing route.';
 
 create function jobs.unroute(queue text)
 returns boolean
@@ -128,8 +129,11 @@ begin
   if not found then
     return null;
   end if;
+  -- in flight: invoked within debounce_ms and pg_net has no response for the call yet (a call
+  -- that crashed or timed out has one, so the next urgent job invokes again at once)
   if v_state.in_flight_since is not null
-     and v_state.in_flight_since > now() - make_interval(secs => v_route.debounce_ms / 1000.0) then
+     and v_state.in_flight_since > now() - make_interval(secs => v_route.debounce_ms / 1000.0)
+     and not exists (select 1 from net._http_response r where r.id = v_state.last_request_id) then
     if not v_state.pending then
       update jobs.dispatch_state s set pending = true where s.function_name = v_route.function_name;
     end if;

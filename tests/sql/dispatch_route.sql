@@ -1,6 +1,6 @@
 -- jobs.route: cron cadence + immediate, debounced invoke on enqueue.
 begin;
-select plan(17);
+select plan(18);
 
 select lives_ok(
   $$select jobs.route('pgtap-route', 'ping', '{"cron":"*/10 * * * *","min_priority":50,"debounce_ms":60000}')$$,
@@ -42,10 +42,17 @@ select is(jobs.dispatch_done('ping', -1, 'pgtap-route'), false, 'a stale dispatc
 select jobs.enqueue('pgtap-route', '{}', '{"priority": 90}');
 select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 2,
   'once the call has ended, the next urgent job invokes again');
+-- the call crashed: pg_net recorded an error for it, so the next urgent job invokes again
+insert into net._http_response (id, status_code, error_msg)
+select last_request_id, 502, 'connection reset' from jobs.dispatch_state where function_name = 'ping';
+select jobs.enqueue('pgtap-route', '{}', '{"priority": 90}');
+select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 3,
+  'a call that pg_net saw fail no longer counts as in flight');
+
 select jobs.enqueue('pgtap-route', '{}', '{"priority": 90}');
 select is(jobs.dispatch_done('ping', (select dispatch_id from jobs.dispatch_state where function_name = 'ping'), 'pgtap-route', false),
   false, 'a call out of budget with jobs pending ends...');
-select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 3,
+select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 4,
   '...and invokes the function afresh, so the pending job is not left for the cron tick');
 
 select throws_ok($$select jobs.route('pgtap-route', 'ping', '{"every":"1 minute"}')$$, 'CV001', null,

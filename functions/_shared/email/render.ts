@@ -42,12 +42,12 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 const text = z.string().min(1).max(500);
 
 export const TEMPLATES = {
+  // a new subscriber (public.tg_subscribers__welcome sends it)
   welcome: {
-    subject: 'Welcome to {{app_name}}, {{name}}',
-    html:
-      '<h1>Welcome, {{name}}!</h1><p>Your {{app_name}} account is ready.</p><p><a href="{{login_url}}">Sign in</a></p>',
-    text: 'Welcome, {{name}}!\n\nYour {{app_name}} account is ready.\n\nSign in: {{login_url}}',
-    schema: z.object({ name: text, app_name: text, login_url: httpUrl }),
+    subject: 'Welcome to {{org_name}}',
+    html: '<h1>Welcome, {{name}}!</h1><p>Thanks for subscribing to {{org_name}}. We will keep you posted.</p>',
+    text: 'Welcome, {{name}}!\n\nThanks for subscribing to {{org_name}}. We will keep you posted.',
+    schema: z.object({ name: text, org_name: text }).passthrough(),
   },
   export_completed: {
     subject: 'Your export {{export_name}} is ready',

@@ -4,24 +4,22 @@ import { htmlToText, listUnsubscribeHeaders, renderEmail, TemplateError } from '
 
 const welcome = {
   name: '<script>alert(1)</script>',
-  app_name: 'Acme & Co',
-  login_url: 'https://app.example.com/login?a=1&b=2',
+  org_name: 'Acme & Co',
 };
 
 Deno.test('renderEmail escapes values in the html part and keeps them raw in the text part', () => {
   const out = renderEmail('welcome', welcome, { category: 'transactional' });
   assert.match(out.html, /Welcome, &lt;script&gt;alert\(1\)&lt;\/script&gt;!/);
   assert.doesNotMatch(out.html, /<script>/);
-  assert.match(out.html, /href="https:\/\/app\.example\.com\/login\?a=1&amp;b=2"/);
   assert.match(out.text, /Welcome, <script>alert\(1\)<\/script>!/);
   assert.match(out.text, /Acme & Co/);
-  assert.equal(out.subject, 'Welcome to Acme & Co, <script>alert(1)</script>');
+  assert.equal(out.subject, 'Welcome to Acme & Co');
 });
 
 Deno.test('renderEmail names a missing variable, from a schema or an inline template', () => {
   assert.throws(
-    () => renderEmail('welcome', { name: 'Ada', app_name: 'Acme' }, { category: 'transactional' }),
-    (err) => err instanceof TemplateError && err.field === 'login_url' && /login_url/.test(err.message),
+    () => renderEmail('welcome', { name: 'Ada' }, { category: 'transactional' }),
+    (err) => err instanceof TemplateError && err.field === 'org_name' && /org_name/.test(err.message),
   );
   assert.throws(
     () =>
@@ -35,8 +33,10 @@ Deno.test('renderEmail names a missing variable, from a schema or an inline temp
 Deno.test('renderEmail rejects a javascript: URL where the template expects a link', () => {
   assert.throws(
     () =>
-      renderEmail('welcome', { ...welcome, login_url: 'javascript:alert(1)' }, { category: 'transactional' }),
-    (err) => err instanceof TemplateError && err.field === 'login_url',
+      renderEmail('export_completed', { export_name: 'Q3', expires_at: 'Friday', download_url: 'javascript:alert(1)' }, {
+        category: 'transactional',
+      }),
+    (err) => err instanceof TemplateError && err.field === 'download_url',
   );
 });
 

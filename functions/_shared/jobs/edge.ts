@@ -22,6 +22,8 @@ export interface ServeQueueOptions<T> extends Omit<WorkOptions<T>, 'sql'> {
   service?: string;
   /** Default time budget per invocation (default 20 s). */
   budgetMs?: number;
+  /** Keep the invocation alive for retries due within this many ms (default 0). */
+  lingerMs?: number;
   sql?: Sql;
 }
 
@@ -38,7 +40,7 @@ export function serveQueue<T>(queue: string, handler: Handler<T>, opts: ServeQue
       const deadline = Date.now() + (body.budget_ms ?? opts.budgetMs ?? 20000);
       const summary = { claimed: 0, completed: 0, failed: 0, retried: 0, released: 0, remaining: 0, ms: 0, rounds: 0 };
       for (;;) {
-        const s = await work<T>(queue, handler, { ...opts, sql, listen: false }).runFor(Math.max(0, deadline - Date.now()));
+        const s = await work<T>(queue, handler, { ...opts, sql, listen: false }).runFor(Math.max(0, deadline - Date.now()), { lingerMs: opts.lingerMs ?? 0 });
         for (const k of ['claimed', 'completed', 'failed', 'retried', 'released', 'ms'] as const) summary[k] += s[k];
         summary.remaining = s.remaining;
         summary.rounds++;

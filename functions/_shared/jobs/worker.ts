@@ -163,14 +163,25 @@ export class Worker<T = unknown> {
   }
 
   /** Claims and works until budgetMs is spent (or the queue is empty), then stops and reports. */
-  async runFor(budgetMs: number, { stopWhenIdle = true } = {}): Promise<RunSummary> {
+  async runFor(budgetMs: number, { stopWhenIdle = true, lingerMs = 0 } = {}): Promise<RunSummary> {
     const t0 = Date.now();
     await this.start();
     const deadline = t0 + budgetMs;
     let idle = false;
     const onIdle = () => (idle = true);
     this.on('idle', onIdle);
-    while (Date.now() < deadline && !(stopWhenIdle && idle && this.active.size === 0 && this.buffer.length === 0)) {
+    for (;;) {
+      if (Date.now() >= deadline) break;
+      if (stopWhenIdle && idle && this.active.size === 0 && this.buffer.length === 0) {
+        // nothing runnable: wait for a retry due within lingerMs (e.g. after an upstream 429)
+        const due = lingerMs > 0 ? await this.nextDue() : null;
+        const wait = due === null ? Infinity : due - Date.now();
+        if (wait > lingerMs || Date.now() + wait > deadline) break;
+        idle = false;
+        await sleep(Math.max(0, wait) + 5);
+        this.poke();
+        continue;
+      }
       await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
     }
     this.listeners.get('idle')?.delete(onIdle);
@@ -206,6 +217,11 @@ export class Worker<T = unknown> {
     if (this.unlisten) await this.unlisten().catch(() => {});
     this.running = false;
     this.record('info', 'worker.stopped', { ...this.stats });
+  }
+
+  private async nextDue(): Promise<number | null> {
+    const [r] = await this.sql`select jobs.next_run_at(${this.queue}) as t`;
+    return r?.t ? new Date(r.t as string).getTime() : null;
   }
 
   private poke() {
