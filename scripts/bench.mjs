@@ -38,7 +38,7 @@ const only = String(opt('only', 'conveyor,graphile,pgboss,floor'))
   .filter(Boolean);
 // Conveyor's worker: `sql` (the adapter's own loop over the SQL contract) or `runtime`
 // (functions/_shared/jobs work()); worker processes inherit the choice through the environment.
-const conveyorImpl = opt('conveyor', process.env.BENCH_CONVEYOR_IMPL || 'sql');
+const conveyorImpl = opt('conveyor', process.env.BENCH_CONVEYOR_IMPL || 'runtime');
 process.env.BENCH_CONVEYOR_IMPL = conveyorImpl;
 const conveyor = await import('./bench/conveyor.mjs');
 const floor = await import('./bench/floor.mjs');

@@ -24,6 +24,11 @@ if (!['sql', 'runtime'].includes(impl)) throw new Error(`BENCH_CONVEYOR_IMPL mus
 /** Node flags of the worker process: the runtime is TypeScript. */
 export const execArgv = impl === 'runtime' ? ['--import', 'tsx'] : [];
 
+// BENCH_CONVEYOR_RETENTION=drop (default): retention.completed_ms = 0, completed jobs are deleted
+// as graphile-worker deletes them; =keep: the default 7-day history in jobs.job_done.
+const retention = process.env.BENCH_CONVEYOR_RETENTION || 'drop';
+if (!['drop', 'keep'].includes(retention)) throw new Error(`BENCH_CONVEYOR_RETENTION must be drop or keep, not "${retention}"`);
+
 export const settings = {
   worker: impl === 'runtime' ? 'functions/_shared/jobs work() (the runtime)' : 'scripts/bench/conveyor.mjs workerLoop() over the SQL contract',
   concurrency: 10,
@@ -32,6 +37,7 @@ export const settings = {
   listen: WAKE_CHANNEL,
   lockMs: null, // the queue's default lock (jobs.queue.lock_ms)
   connections: 'postgres.js, max 2 per process (claims, completions) + 1 LISTEN',
+  retention: retention === 'drop' ? 'completed jobs not kept (retention.completed_ms = 0, as graphile-worker)' : 'completed jobs kept 7 days in jobs.job_done (default)',
 };
 
 export function version() {
@@ -82,9 +88,10 @@ export async function setup(url) {
 }
 
 /** The harness's side: enqueue and check the database. */
+
 export async function producer(url, queue) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
-  await sql`select jobs.create_queue(${queue}, '{}'::jsonb)`;
+  await sql`select jobs.create_queue(${queue}, ${sql.json(retention === 'drop' ? { retention: { completed_ms: 0 } } : {})})`;
   return {
     async enqueueBulk(payloads) {
       const ids = await sql`select jobs.enqueue_many(${queue}, ${sql.json(payloads)}) as id`;
@@ -99,9 +106,16 @@ export async function producer(url, queue) {
                                and not exists (select 1 from jobs.job where queue = ${queue} and state = 'running') as done`;
       return r.done;
     },
-    async completed() {
-      const [r] = await sql`select count(*)::int as n from jobs.job_done where queue = ${queue} and state = 'completed'`;
-      return r.n;
+    async completed(expected) {
+      if (retention === 'keep') {
+        const [r] = await sql`select count(*)::int as n from jobs.job_done where queue = ${queue} and state = 'completed'`;
+        return r.n;
+      }
+      // completed jobs are deleted: none is left in jobs.job and none finished otherwise (failed,
+      // cancelled); with the workers' per-id check (each handled exactly once) that is all completed
+      const [r] = await sql`select (select count(*) from jobs.job where queue = ${queue})::int as active,
+                                   (select count(*) from jobs.job_done where queue = ${queue})::int as finished`;
+      return r.active === 0 && r.finished === 0 ? expected : -1;
     },
     close: () => sql.end(),
   };
@@ -218,7 +232,7 @@ function workerLoop(sql, queue, handler, { concurrency, batchSize, pollIntervalM
 }
 
 async function prepareWorker(cfg) {
-  const sql = postgres(cfg.url, { max: 2, onnotice: () => {}, idle_timeout: 0 });
+  const sql = postgres(cfg.url, { max: Number(process.env.BENCH_CONVEYOR_CONNECTIONS || 3), onnotice: () => {}, idle_timeout: 0 });
   await sql`select 1`;
   const concurrency = cfg.concurrency ?? settings.concurrency;
   let loop;

@@ -633,9 +633,11 @@ as $$
                 else nullif($3 -> (array_position($1, d.id) - 1), 'null'::jsonb) end,
            now()
       from d
+     -- retention.completed_ms = 0: completed jobs are not kept (removeOnComplete)
+     where exists (select 1 from jobs.queue q where q.name = d.queue and q.retain_completed_ms > 0)
     returning 1
   )
-  select count(*)::int from i
+  select count(*)::int from d
 $$;
 comment on function jobs.complete_many(bigint[], text, jsonb) is
   'Complete many jobs in one statement (results: JSON array parallel to job_ids, or null). Returns how many the worker still held; the others are unchanged.';
@@ -656,9 +658,10 @@ as $$
            d.created_at, d.started_at, d.locked_until, d.worker_id, d.group_key, d.dedupe_key,
            d.owner, d.backoff, d.payload, d.progress, d.errors, $3, now()
       from d
+     where exists (select 1 from jobs.queue q where q.name = d.queue and q.retain_completed_ms > 0)
     returning 1
   )
-  select count(*) = 1 from i
+  select count(*) = 1 from d
 $$;
 comment on function jobs.complete(bigint, text, jsonb) is
   'Complete a job held by worker_id, storing result. Returns false (and changes nothing) when the worker no longer holds it.';
