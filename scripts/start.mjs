@@ -51,6 +51,11 @@ try {
 
   const st = stack.status();
   const c = stack.config();
+  const routes = stack.psql(`select queue, cron, function_name, coalesce(min_priority::text, '') from jobs.dispatch_route order by queue`)
+    .trim().split('\n').filter(Boolean).map((l) => {
+      const [queue, cron, function_name, min_priority] = l.split('|');
+      return { queue, cron, function_name, min_priority };
+    });
   const lines = [
     '',
     `Conveyor is running (up in ${((Date.now() - t0) / 1000).toFixed(1)} s). Ctrl-C stops everything this command started.`,
@@ -62,8 +67,10 @@ try {
     `  JWT secret     ${st['JWT secret']}`,
     `  anon key       ${st['anon key']}`,
     `  service_role   ${st['service_role key']}`,
+    `  Resend (fake)  ${c.resendBaseUrl}   (RESEND_BASE_URL for the functions; real Resend on a project)`,
     '',
-    '  Scheduled services (pg_cron -> jobs.invoke -> pg_net -> edge function):',
+    '  Services (pg_cron -> jobs.invoke -> pg_net -> edge function; routed queues also on enqueue):',
+    ...routes.map((r) => `    ${('queue ' + r.queue).padEnd(22)} ${r.cron.padEnd(14)} ${c.functionsUrl}/${r.function_name}${r.min_priority === '' ? '' : `  (and at once for priority >= ${r.min_priority})`}`),
     ...services.schedules.map((s) => `    ${s.name.padEnd(22)} ${s.cron.padEnd(14)} ${c.functionsUrl}/${s.function}`),
     '',
     '  Where to look:',
@@ -73,7 +80,8 @@ try {
     ...(services.where ?? []).map((w) => `    ${w.what.padEnd(17)} ${w.where}`),
     '',
     'Local stand-ins (not used on a real project): pg_net sender (scripts/net-worker.mjs), Vault (pgcrypto),',
-    'the API gateway (scripts/gateway.mjs), the function server (scripts/functions-server.ts). See README.',
+    'the API gateway (scripts/gateway.mjs), the function server (scripts/functions-server.ts), and a fake',
+    'of Resend speaking its HTTP API (scripts/fake-resend.mjs). See README.',
     '',
   ];
   console.log(lines.join('\n'));

@@ -5,6 +5,7 @@ import type { Sql } from './db.ts';
 export const MaintenanceTask = z.discriminatedUnion('task', [
   z.object({ task: z.literal('prune_heartbeats'), older_than_days: z.number().int().min(1).max(3650).default(7) }).strict(),
   z.object({ task: z.literal('prune_email_batches'), older_than_days: z.number().int().min(2).max(3650).default(2) }).strict(),
+  z.object({ task: z.literal('fail_abandoned_emails'), since_hours: z.number().int().min(1).max(720).default(24) }).strict(),
 ]);
 export type MaintenanceTask = z.infer<typeof MaintenanceTask>;
 
@@ -31,6 +32,11 @@ export async function runMaintenance(sql: Sql, t: MaintenanceTask): Promise<Reco
          where created_at < now() - make_interval(days => ${t.older_than_days})
         returning 1`;
       return { task: t.task, deleted: rows.length };
+    }
+    case 'fail_abandoned_emails': {
+      // messages whose job failed or was cancelled before an outcome was recorded
+      const [r] = await sql`select public.email_fail_abandoned(make_interval(hours => ${t.since_hours})) as n`;
+      return { task: t.task, failed: Number(r.n) };
     }
   }
 }

@@ -17,6 +17,7 @@ create index service_heartbeats_service_created_at_idx on public.service_heartbe
 alter table public.service_heartbeats enable row level security;
 -- No policies: anon and authenticated see nothing; service_role bypasses RLS.
 revoke all on public.service_heartbeats from anon, authenticated;
+revoke all on sequence public.service_heartbeats_id_seq from anon, authenticated;
 
 comment on table public.service_heartbeats is
   'One row per service run (edge function invocation, worker start); kept 7 days by jobs:prune-heartbeats.';

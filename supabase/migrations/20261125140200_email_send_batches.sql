@@ -54,3 +54,4 @@ grant execute on function public.email_note_batch(text, bigint[], json) to servi
 grant execute on function public.email_find_batch(bigint) to service_role;
 
 select jobs.schedule('maintenance:prune-email-batches', '27 3 * * *', 'maintenance', '{"task": "prune_email_batches"}');
+select jobs.schedule('maintenance:fail-abandoned-emails', '37 * * * *', 'maintenance', '{"task": "fail_abandoned_emails"}');
