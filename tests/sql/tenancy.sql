@@ -136,7 +136,8 @@ delete from public.memberships where user_id = 'a0000000-0000-0000-0000-00000000
 reset role;
 select is((select role from public.memberships where user_id = 'a0000000-0000-0000-0000-00000000000a'), 'owner',
   'an admin cannot remove an owner');
-select is((select email from public.subscribers where consent_source = 'signup_form'), 'new.fan@acme-fans.test', 'subscriber emails are stored trimmed and lowercased');
+select is((select email from public.subscribers where consent_source = 'signup_form' and org_id = (select v from t where k = 'acme')),
+  'new.fan@acme-fans.test', 'subscriber emails are stored trimmed and lowercased');
 select ok((select bool_and(unsubscribe_token ~ '^[A-Za-z0-9_-]{43}$') and count(distinct unsubscribe_token) = count(*) from public.subscribers),
   'unsubscribe tokens are 43 base64url characters (32 random bytes) and distinct');
 select throws_ok($$insert into public.subscribers (org_id, email) values ((select v from t where k = 'acme'), 'not-an-email')$$,
