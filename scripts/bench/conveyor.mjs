@@ -5,9 +5,9 @@
 //             completes in batches (jobs.complete_many) without a handler waiting for its
 //             completion's round trip, LISTEN jobs.wake with a polling fallback.
 // Two worker implementations, chosen with BENCH_CONVEYOR_IMPL (or `--conveyor=` of bench.mjs):
-//   sql      (default) workerLoop() below: the contract with nothing else, a reference for what
+//   sql      workerLoop() below: the contract with nothing else, a reference for what
 //            any client can get from the engine;
-//   runtime  the TypeScript runtime users run, functions/_shared/jobs `work(queue, handler,
+//   runtime  (default) the TypeScript runtime users run, functions/_shared/jobs `work(queue, handler,
 //            { sql, concurrency, batchSize })`, loaded in the worker process with tsx.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ export const name = 'conveyor';
 export const database = 'bench_conveyor';
 const WAKE_CHANNEL = 'jobs.wake';
 
-export const impl = process.env.BENCH_CONVEYOR_IMPL || 'sql';
+export const impl = process.env.BENCH_CONVEYOR_IMPL || 'runtime';
 if (!['sql', 'runtime'].includes(impl)) throw new Error(`BENCH_CONVEYOR_IMPL must be sql or runtime, not "${impl}"`);
 /** Node flags of the worker process: the runtime is TypeScript. */
 export const execArgv = impl === 'runtime' ? ['--import', 'tsx'] : [];
@@ -36,7 +36,7 @@ export const settings = {
   pollIntervalMs: 1000, // fallback when no NOTIFY arrives
   listen: WAKE_CHANNEL,
   lockMs: null, // the queue's default lock (jobs.queue.lock_ms)
-  connections: 'postgres.js, max 2 per process (claims, completions) + 1 LISTEN',
+  connections: `postgres.js, max ${Number(process.env.BENCH_CONVEYOR_CONNECTIONS || 3)} per process (claims, completions, failures) + 1 LISTEN`,
   retention: retention === 'drop' ? 'completed jobs not kept (retention.completed_ms = 0, as graphile-worker)' : 'completed jobs kept 7 days in jobs.job_done (default)',
 };
 

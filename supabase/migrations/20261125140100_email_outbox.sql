@@ -234,10 +234,10 @@ begin
   end if;
   select k into v_key from jsonb_object_keys(v_opts) k
    where k <> all (array['template', 'subject', 'html', 'text', 'payload', 'category', 'to_name', 'headers',
-                         'dedupe_key', 'run_at', 'delay_ms', 'priority'])
+                         'dedupe_key', 'run_at', 'delay_ms', 'priority', 'max_attempts'])
    limit 1;
   if v_key is not null then
-    raise exception 'unknown option "%" (allowed: template, subject, html, text, payload, category, to_name, headers, dedupe_key, run_at, delay_ms, priority)', v_key
+    raise exception 'unknown option "%" (allowed: template, subject, html, text, payload, category, to_name, headers, dedupe_key, run_at, delay_ms, priority, max_attempts)', v_key
       using errcode = 'CE002', hint = v_key;
   end if;
   if v_org is null then
@@ -329,6 +329,12 @@ begin
   else
     v_priority := case v_category when 'transactional' then 100 else 10 end;
   end if;
+  if v_opts ? 'max_attempts' and v_opts -> 'max_attempts' <> 'null'::jsonb then
+    if jsonb_typeof(v_opts -> 'max_attempts') <> 'number' or (v_opts ->> 'max_attempts')::numeric not between 1 and 100
+       or (v_opts ->> 'max_attempts')::numeric <> trunc((v_opts ->> 'max_attempts')::numeric) then
+      perform public._email_invalid('max_attempts', 'must be an integer between 1 and 100');
+    end if;
+  end if;
 
   if not exists (select 1 from public.organizations o where o.id = v_org) then
     raise exception 'org_id % is not an organization', v_org using errcode = 'CE003', hint = 'org_id';
@@ -347,6 +353,9 @@ begin
   v_id := nextval('public.email_messages_id_seq');
   if v_reason is null then
     v_job_opts := jsonb_build_object('dedupe_key', 'email:' || v_id, 'priority', v_priority, 'group_key', v_org::text);
+    if v_opts ? 'max_attempts' and v_opts -> 'max_attempts' <> 'null'::jsonb then
+      v_job_opts := v_job_opts || jsonb_build_object('max_attempts', (v_opts ->> 'max_attempts')::int);
+    end if;
     if v_run_at is not null then
       v_job_opts := v_job_opts || jsonb_build_object('run_at', v_run_at);
     end if;
@@ -361,7 +370,7 @@ begin
 end
 $$;
 comment on function public.enqueue_email(uuid, text, jsonb) is
-  'Queue one email for org_id to recipient; returns the email_messages id. options: template | subject + html/text, payload (template data object), category (transactional default | campaign | automation), to_name, headers, dedupe_key (per org: the same key returns the first message id), run_at | delay_ms, priority (default 100 transactional, 10 otherwise; >= 50 invokes process-email-queue at once). Inserts the message and its `email` job in the caller''s transaction. A suppressed recipient gets a row with status suppressed (status_reason says why) and no job. Errors: CE001 invalid field (HINT = field), CE002 unknown option, CE003 unknown org.';
+  'Queue one email for org_id to recipient; returns the email_messages id. options: template | subject + html/text, payload (template data object), category (transactional default | campaign | automation), to_name, headers, dedupe_key (per org: the same key returns the first message id), run_at | delay_ms, priority (default 100 transactional, 10 otherwise; >= 50 invokes process-email-queue at once), max_attempts (sends tried, default the email queue''s 5). Inserts the message and its `email` job in the caller''s transaction. A suppressed recipient gets a row with status suppressed (status_reason says why) and no job. Errors: CE001 invalid field (HINT = field), CE002 unknown option, CE003 unknown org.';
 
 -- ---------------------------------------------------------------- frequency cap
 
