@@ -641,6 +641,18 @@ begin
   if v_provider_msg is not null then
     select * into v_m from public.email_messages m where m.provider_message_id = v_provider_msg for update;
   end if;
+  -- A webhook can overtake the sender's own record of Resend's answer (the provider id is not
+  -- stored yet). process-email-queue tags every email with its message_id, and Resend echoes
+  -- tags in webhook data; the signature was verified, so the tag is ours.
+  if v_m.id is null and coalesce($3 #>> '{data,tags,message_id}', '') ~ '^[0-9]{1,18}$' then
+    select * into v_m from public.email_messages m where m.id = ($3 #>> '{data,tags,message_id}')::bigint for update;
+    if v_m.id is not null and v_m.provider_message_id is not null and v_m.provider_message_id <> v_provider_msg then
+      v_m := null;   -- the tag points at a message Resend knows under another id: not this one
+    elsif v_m.id is not null and v_m.provider_message_id is null and v_provider_msg is not null then
+      update public.email_messages m set provider_message_id = v_provider_msg, updated_at = now() where m.id = v_m.id;
+      v_m.provider_message_id := v_provider_msg;
+    end if;
+  end if;
   begin
     v_occurred := coalesce($3 ->> 'created_at', $3 #>> '{data,created_at}')::timestamptz;
   exception when others then

@@ -1,7 +1,7 @@
 -- email outbox: enqueue_email validation and job, suppression, sending state, webhooks,
 -- frequency cap, unsubscribe, the welcome trigger, RLS
 begin;
-select plan(91);
+select plan(94);
 
 -- ---------------------------------------------------------------- fixtures
 insert into auth.users (id, email) values
@@ -268,6 +268,18 @@ select is((select template || ' ' || category || ' ' || status || ' ' || to_name
 select is((select count(*)::int from jobs.job j join public.email_messages m on m.id = (j.payload ->> 'message_id')::bigint
             where j.queue = 'email' and m.recipient = 'newbie@fans.test' and j.id = m.job_id and j.priority = 50), 1,
   'and exactly one email job, at priority 50 (dispatched at once)');
+
+-- ---------------------------------------------------------------- webhook before the sender's record
+insert into t values ('race', public.enqueue_email(pg_temp.org('acme'), 'race@shop.test', '{"subject":"Race","html":"<p>r</p>"}')::text);
+select public.email_mark_sending(array[(select v from t where k = 'race')::bigint], 'w-race');
+select is(public.email_record_event('msg_race_1', 'email.delivered',
+  jsonb_build_object('type', 'email.delivered', 'data', jsonb_build_object('email_id', 're_race_1',
+                     'tags', jsonb_build_object('message_id', (select v from t where k = 'race'))))) ->> 'status',
+  'delivered', 'a webhook that overtakes the sender''s record finds the message by its message_id tag');
+select is((select provider_message_id from public.email_messages where id = (select v from t where k = 'race')::bigint), 're_race_1',
+  'and stores Resend''s id on it');
+select is(public.email_record_outcome((select v from t where k = 'race')::bigint, 'sent', '{"provider_message_id":"re_race_1"}'),
+  'delivered', 'the sender''s late "sent" does not move the status back');
 
 -- ---------------------------------------------------------------- RLS on the outbox
 select set_config('request.jwt.claims', '{"sub":"b1000000-0000-0000-0000-00000000000b","role":"authenticated"}', true);

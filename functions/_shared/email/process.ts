@@ -187,6 +187,23 @@ export function emailProcessor(o: EmailProcessorOptions) {
     await sql`select public.email_record_outcome(${id}, ${outcome}, ${sql.json(details as never)})`;
   }
 
+  // AIMD on the queue's rate limit: halve on a 429, double back (at most every 5 s) while sends
+  // succeed, up to maxRatePerSecond.
+  const maxRate = o.maxRatePerSecond ?? 100;
+  let lastRecoveryCheck = 0;
+  async function maybeRecover() {
+    const now = Date.now();
+    if (now - lastRecoveryCheck < 5000) return;
+    lastRecoveryCheck = now;
+    const [q] = await sql`select jobs.get_queue('email') as q`;
+    const current = Number(q?.q?.rate_limit?.limit ?? maxRate);
+    if (current >= maxRate) return;
+    const next = Math.min(maxRate, current * 2);
+    slowedTo = null;
+    await sql`select jobs.update_queue('email', ${sql.json({ rate_limit: { limit: next, interval_ms: 1000 } })})`;
+    log({ level: 'info', event: 'rate_limit.recovered', from: current, to: next });
+  }
+
   let slowedTo: number | null = null;
   async function slowDown() {
     const [q] = await sql`select jobs.get_queue('email') as q`;
@@ -212,6 +229,7 @@ export function emailProcessor(o: EmailProcessorOptions) {
     try {
       const providerId = row.resumed ? await resend(row, mail) : await send({ row, mail });
       await recordOutcome(row.id, 'sent', { provider_message_id: providerId });
+      await maybeRecover().catch(() => {});
       return { status: 'sent', provider_message_id: providerId };
     } catch (err) {
       const e = err as Error;
