@@ -19,7 +19,12 @@ async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
   stack.log('shutdown');
-  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((resolve) => {
+    if (w.exitCode !== null) return resolve(null);
+    w.once('exit', resolve);
+    w.kill('SIGTERM');
+    setTimeout(() => { w.kill('SIGKILL'); resolve(null); }, 35000).unref();
+  })));
   try {
     for (const s of services.schedules) stack.psql(`select jobs.unschedule_invoke('${s.name}')`);
   } catch (err) {
@@ -44,9 +49,14 @@ try {
   }
   stack.log('services.scheduled', { count: services.schedules.length });
   for (const w of services.workers ?? []) {
-    const child = spawn(w.command[0], w.command.slice(1), { cwd: stack.ROOT, stdio: 'inherit', env: stack.serviceEnv(w.env ?? {}) });
-    child.on('exit', (code) => !stopping && stack.log('worker.exit', { worker: w.name, code }));
+    // long-running workers log to .local/logs/<name>.log; stopped with SIGTERM (graceful) on exit
+    const out = fs.openSync(path.join(stack.LOCAL, 'logs', `${w.name}.log`), 'a');
+    const cmd = w.command[0] === 'node' ? process.execPath : w.command[0];
+    const child = spawn(cmd, w.command.slice(1), { cwd: stack.ROOT, stdio: ['ignore', out, out], env: stack.serviceEnv(w.env ?? {}) });
+    fs.closeSync(out);
+    child.on('exit', (code) => !stopping && stack.log('worker.exit', { worker: w.name, code, log: `.local/logs/${w.name}.log` }));
     workers.push(child);
+    stack.log('worker.start', { worker: w.name, pid: child.pid });
   }
 
   const st = stack.status();

@@ -33,3 +33,19 @@ select public.enqueue_email('00000000-0000-4000-8000-0000000000a1', 'grace@examp
 
 -- A housekeeping run right away: the maintenance route invokes its function on enqueue.
 select jobs.enqueue('maintenance', '{"task": "prune_heartbeats"}', '{"dedupe_key": "seed:prune"}');
+
+-- The demo organization's products (what its catalogue and price-list exports render).
+insert into public.products (org_id, sku, name, description, price_cents, currency)
+values ('00000000-0000-4000-8000-0000000000a1', 'PRINT-001', 'Harbour at dusk', 'Giclée print, A3, signed', 8500, 'EUR'),
+       ('00000000-0000-4000-8000-0000000000a1', 'PRINT-002', 'Canal in winter', 'Giclée print, A4', 4500, 'EUR'),
+       ('00000000-0000-4000-8000-0000000000a1', 'CARD-010', 'Postcards <set of 10>', 'Mixed motifs & sizes', 1800, 'EUR'),
+       ('00000000-0000-4000-8000-0000000000a1', 'ZINE-003', 'Sketchbook zine #3', '32 pages, risograph', 1200, 'EUR')
+on conflict (org_id, sku) do nothing;
+
+-- One export request as the demo owner would make it through supabase-js (request_export reads
+-- auth.uid() from the JWT claims; here they are set for the session, then cleared). The
+-- export worker started by `npm start` renders it to .local/exports/<org>/<export id>.pdf.
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-0000000000d0","role":"authenticated"}', false);
+select public.request_export('00000000-0000-4000-8000-0000000000a1', 'product_catalogue', 'pdf', '{}')
+ where not exists (select 1 from public.export_jobs where org_id = '00000000-0000-4000-8000-0000000000a1');
+select set_config('request.jwt.claims', '', false);
