@@ -29,6 +29,18 @@ async function captured(recipient: string): Promise<Captured[]> {
   return list.filter((e) => (Array.isArray(e.to) ? e.to : [e.to]).some((t) => String(t).includes(recipient)));
 }
 
+/** Transactional receipts to each recipient, enqueued in one transaction as an app would. */
+async function enqueueReceipts(recipients: string[]): Promise<number[]> {
+  return await sql.begin(async (tx) => {
+    const out: number[] = [];
+    for (const r of recipients) {
+      const [{ id }] = await tx`select public.enqueue_email(${org}, ${r}, ${sql.json({ subject: 'Receipt', html: '<p>Paid</p>' })}) as id`;
+      out.push(Number(id));
+    }
+    return out;
+  });
+}
+
 async function statusOf(ids: number[]) {
   return await sql`select id, status, attempt_count from public.email_messages where id = any(${ids}::bigint[]) order by id`;
 }
@@ -120,14 +132,7 @@ describe('email pipeline', () => {
   test('a 429 storm reschedules without spending attempts; every email is sent exactly once', async () => {
     await control('faults', [{ status: 429, count: 3, retry_after: 1 }]);
     const recipients = Array.from({ length: 12 }, () => `${nonce('storm')}@example.com`);
-    const ids = await sql.begin(async (tx) => {
-      const out: number[] = [];
-      for (const r of recipients) {
-        const [{ id }] = await tx`select public.enqueue_email(${org}, ${r}, ${sql.json({ subject: 'Receipt', html: '<p>Paid</p>' })}) as id`;
-        out.push(Number(id));
-      }
-      return out;
-    });
+    const ids = await enqueueReceipts(recipients);
     await eventually('all sent', async () => {
       const rows = await statusOf(ids);
       return rows.every((r) => r.status === 'sent' || r.status === 'delivered') ? rows : null;
@@ -147,14 +152,7 @@ describe('email pipeline', () => {
     t.after(() => control('rate-limit', { rps: 2 }).then(() => control('webhook', { auto: true })));
     await control('faults', [{ status: 500, count: 1, after_capture: true, path: '/emails/batch' }]);
     const recipients = Array.from({ length: 4 }, () => `${nonce('lost')}@example.com`);
-    const ids = await sql.begin(async (tx) => {
-      const out: number[] = [];
-      for (const r of recipients) {
-        const [{ id }] = await tx`select public.enqueue_email(${org}, ${r}, ${sql.json({ subject: 'Receipt', html: '<p>Paid</p>' })}) as id`;
-        out.push(Number(id));
-      }
-      return out;
-    });
+    const ids = await enqueueReceipts(recipients);
     await eventually('the batch captured, its response lost', async () => {
       const rows = await statusOf(ids);
       return rows.every((r) => r.status === 'sending') && (await captured(recipients[0])).length === 1;
@@ -175,14 +173,7 @@ describe('email pipeline', () => {
     t.after(() => control('rate-limit', { rps: 2 }).then(() => control('webhook', { auto: true })));
     await control('faults', [{ delay_ms: 2500, count: 1, path: '/emails/batch' }]);
     const recipients = Array.from({ length: 6 }, () => `${nonce('kill')}@example.com`);
-    const ids = await sql.begin(async (tx) => {
-      const out: number[] = [];
-      for (const r of recipients) {
-        const [{ id }] = await tx`select public.enqueue_email(${org}, ${r}, ${sql.json({ subject: 'Receipt', html: '<p>Paid</p>' })}) as id`;
-        out.push(Number(id));
-      }
-      return out;
-    });
+    const ids = await enqueueReceipts(recipients);
     // the batch request is stored before it is sent: then the function is mid-call
     await eventually('the batch in flight', async () =>
       (await sql`select 1 from public.email_send_batches where message_ids && ${ids}::bigint[]`).length > 0, 20000, 20);
