@@ -616,28 +616,48 @@ comment on function jobs.claim(text, text, int, int) is
 
 create function jobs.complete_many(job_ids bigint[], worker_id text, results jsonb default null)
 returns int
-language sql
+language plpgsql
 as $$
+declare
+  v_n int := 0;
+  v_k int;
+begin
+  -- Queues that keep no completed history (retention.completed_ms = 0, BullMQ's
+  -- removeOnComplete): a plain delete, no row is read back. One lookup decides by the first job.
+  if exists (select 1 from jobs.job j join jobs.queue q on q.name = j.queue
+              where j.id = $1[1] and q.retain_completed_ms = 0) then
+    delete from jobs.job j using jobs.queue q
+     where j.id = any ($1) and j.state = 'running' and j.worker_id = $2
+       and q.name = j.queue and q.retain_completed_ms = 0;
+    get diagnostics v_n = row_count;
+    if v_n = cardinality($1) then
+      return v_n;
+    end if;
+  end if;
+  -- the rest: move to history with its result (results[i] belongs to job_ids[i])
   with d as (
     delete from jobs.job j
      where j.id = any ($1) and j.state = 'running' and j.worker_id = $2
     returning j.*
+  ), r as (
+    select i.id, nullif(e.value, 'null'::jsonb) as result
+      from unnest($1) with ordinality i(id, n)
+      join jsonb_array_elements(case when jsonb_typeof($3) = 'array' then $3 else '[]'::jsonb end)
+           with ordinality e(value, n) on e.n = i.n
   ), i as (
     insert into jobs.job_done (id, queue, state, priority, attempts, max_attempts, timeout_ms, run_at,
                                created_at, started_at, locked_until, worker_id, group_key, dedupe_key,
                                owner, backoff, payload, progress, errors, result, finished_at)
     select d.id, d.queue, 'completed', d.priority, d.attempts, d.max_attempts, d.timeout_ms, d.run_at,
            d.created_at, d.started_at, d.locked_until, d.worker_id, d.group_key, d.dedupe_key,
-           d.owner, d.backoff, d.payload, d.progress, d.errors,
-           case when $3 is null then null
-                else nullif($3 -> (array_position($1, d.id) - 1), 'null'::jsonb) end,
-           now()
-      from d
-     -- retention.completed_ms = 0: completed jobs are not kept (removeOnComplete)
+           d.owner, d.backoff, d.payload, d.progress, d.errors, r.result, now()
+      from d left join r on r.id = d.id
      where exists (select 1 from jobs.queue q where q.name = d.queue and q.retain_completed_ms > 0)
     returning 1
   )
-  select count(*)::int from d
+  select count(*)::int into v_k from d;
+  return v_n + v_k;
+end
 $$;
 comment on function jobs.complete_many(bigint[], text, jsonb) is
   'Complete many jobs in one statement (results: JSON array parallel to job_ids, or null). Returns how many the worker still held; the others are unchanged.';

@@ -1,6 +1,6 @@
 -- complete / complete_many / fail / cancel / retry
 begin;
-select plan(32);
+select plan(36);
 
 select jobs.create_queue('t_fin', '{"max_attempts":2,"backoff":{"kind":"fixed","base_ms":5000}}');
 select jobs.enqueue_many('t_fin', (select jsonb_agg(jsonb_build_object('i', i)) from generate_series(1, 6) i));
@@ -68,6 +68,20 @@ select is(jobs.retry((select id from k)), true, 'retry() re-queues a cancelled j
 select is(jobs.retry((select id from f)), true, 'retry() re-queues a failed job');
 select results_eq($$select state, attempts from jobs.job where id = (select id from f)$$, $$values ('queued'::text, 0)$$,
   'a retried job is queued with a fresh attempt budget');
+
+-- retention.completed_ms = 0: completion deletes (no history), mixed batches still work
+select jobs.create_queue('fin_drop', '{"retention":{"completed_ms":0}}');
+select jobs.create_queue('fin_keep', '{}');
+create temp table dk as
+  select (select id from jobs.enqueue_many('fin_drop', '[{"d":1},{"d":2}]') id order by id limit 1) as d1,
+         (select id from jobs.enqueue('fin_keep', '{"k":1}') id) as k1;
+select count(*) from jobs.claim('fin_drop', 'wd', 10);
+select count(*) from jobs.claim('fin_keep', 'wd', 10);
+select is(jobs.complete_many(array[(select d1 from dk limit 1), (select k1 from dk limit 1)], 'wd', '[{"r":"d"},{"r":"k"}]'),
+  2, 'complete_many completes jobs of a history-less queue and a normal one in one call');
+select is(jobs.get((select d1 from dk limit 1)), null, 'a job of a queue with retention.completed_ms = 0 leaves no history');
+select is(jobs.get((select k1 from dk limit 1)) -> 'result', '{"r":"k"}'::jsonb, 'the other keeps its history and its result');
+select is(jobs.complete_many(array[(select d1 from dk limit 1)], 'wd'), 0, 'a second completion of the deleted job changes nothing');
 
 select * from finish();
 rollback;
