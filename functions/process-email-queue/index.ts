@@ -18,6 +18,7 @@ function processor() {
     workerId: `process-email-queue:${crypto.randomUUID().slice(0, 8)}`,
     defaultFrom: c.defaultFrom,
     unsubscribeUrl: `${c.functionsUrl}/unsubscribe`,
+    requestsPerSecond: c.resendRequestsPerSecond,
   });
   return handler;
 }

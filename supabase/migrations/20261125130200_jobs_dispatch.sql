@@ -180,6 +180,15 @@ $$;
 comment on function jobs.dispatch_done(text, bigint, text, boolean) is
   'For edge functions invoked on enqueue: report that the queue is drained. True means urgent jobs arrived during the call: keep working. Without can_continue (budget spent) a pending call is re-invoked.';
 
+-- Public face of _dispatch_now, for service code: "make the queue's function run now".
+create function jobs.dispatch(queue text) returns bigint
+language sql
+security definer
+set search_path = ''
+as $$ select jobs._dispatch_now($1) $$;
+comment on function jobs.dispatch(text) is
+  'Invoke the edge function routed to queue now, unless a call to it is already in flight (then mark it pending). Returns the pg_net request id, or null. For a function that ran out of budget with work left.';
+
 create function jobs.tg_job__dispatch() returns trigger
 language plpgsql
 security definer
@@ -212,6 +221,8 @@ create trigger job_dispatch after insert on jobs.job
 revoke all on function jobs.route(text, text, jsonb) from public, anon, authenticated;
 revoke all on function jobs.unroute(text) from public, anon, authenticated;
 revoke all on function jobs._dispatch_now(text) from public, anon, authenticated;
+revoke all on function jobs.dispatch(text) from public, anon, authenticated;
+grant execute on function jobs.dispatch(text) to service_role;
 revoke all on function jobs.dispatch_done(text, bigint, text, boolean) from public, anon, authenticated;
 grant execute on function jobs.dispatch_done(text, bigint, text, boolean) to service_role;
 revoke all on function jobs.tg_job__dispatch() from public, anon, authenticated;

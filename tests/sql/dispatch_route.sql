@@ -1,6 +1,6 @@
 -- jobs.route: cron cadence + immediate, debounced invoke on enqueue.
 begin;
-select plan(18);
+select plan(20);
 
 select lives_ok(
   $$select jobs.route('pgtap-route', 'ping', '{"cron":"*/10 * * * *","min_priority":50,"debounce_ms":60000}')$$,
@@ -54,6 +54,10 @@ select is(jobs.dispatch_done('ping', (select dispatch_id from jobs.dispatch_stat
   false, 'a call out of budget with jobs pending ends...');
 select is((select count(*)::int from net.http_request_queue where id > (select id from before_)), 4,
   '...and invokes the function afresh, so the pending job is not left for the cron tick');
+
+update jobs.dispatch_state set in_flight_since = null, pending = false where function_name = 'ping';
+select isnt(jobs.dispatch('pgtap-route'), null::bigint, 'jobs.dispatch invokes the routed function now when no call is in flight');
+select is(jobs.dispatch('pgtap-route'), null::bigint, 'and not again while that call is in flight');
 
 select throws_ok($$select jobs.route('pgtap-route', 'ping', '{"every":"1 minute"}')$$, 'CV001', null,
   'an unknown route option is rejected, naming it');

@@ -7,9 +7,19 @@ export interface EmailConfig {
   webhookSecret: string;
   defaultFrom: string;
   functionsUrl: string;
+  /** Resend requests per second one function instance allows itself (RESEND_RPS, default 2). */
+  resendRequestsPerSecond: number;
 }
 
 let cached: Readonly<EmailConfig> | undefined;
+
+function positiveInt(name: string, def: number): number {
+  const v = readEnv(name);
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
 
 export function emailConfig(): Readonly<EmailConfig> {
   if (cached) return cached;
@@ -26,6 +36,7 @@ export function emailConfig(): Readonly<EmailConfig> {
     defaultFrom: readEnv('EMAIL_FROM') || 'Conveyor <noreply@conveyor.local>',
     // the public URL users click (unsubscribe links); on Supabase the same as SUPABASE_URL
     functionsUrl: readEnv('PUBLIC_FUNCTIONS_URL') || `${supabaseUrl.replace(/\/$/, '')}/functions/v1`,
+    resendRequestsPerSecond: positiveInt('RESEND_RPS', 2),
   });
   return cached;
 }

@@ -57,16 +57,25 @@ export interface EmailProcessorOptions {
   unsubscribeUrl: string;
   /** Queue rate limit to return to after a 429 slowed it (claims per second). */
   maxRatePerSecond?: number;
+  /** Resend requests per second this sender allows itself (Resend's default team limit: 2). */
+  requestsPerSecond?: number;
   log?: (r: Record<string, unknown>) => void;
 }
 
 type Settled<T> = T | Error;
 
-/** Coalesces calls made in the same tick into one call of `run` (at most `max` items). */
-function coalescer<I, O>(run: (items: I[]) => Promise<Settled<O>[]>, max: number) {
-  let pending: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+/** Resend's batch endpoint takes at most 100 emails per request. */
+const BATCH_MAX = 100;
+
+/**
+ * Coalesces calls made in the same tick into one call of `run` (at most `max` items). With
+ * `before` (e.g. waiting for a request slot) the items that arrive meanwhile join the batch.
+ */
+function coalescer<I, O>(run: (items: I[]) => Promise<Settled<O>[]>, max: number, before?: () => Promise<void>) {
+  const pending: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const flush = async () => {
+    if (before) await before();
     timer = null;
     const batch = pending.splice(0, max);
     if (pending.length) timer = setTimeout(flush, 0);
@@ -85,6 +94,27 @@ function coalescer<I, O>(run: (items: I[]) => Promise<Settled<O>[]>, max: number
     });
 }
 
+/** At most `perSecond` calls in any one-second window (Resend counts requests per second). */
+export function pacer(perSecond: number) {
+  const times: number[] = [];
+  let chain = Promise.resolve();
+  return () => {
+    const slot = chain.then(async () => {
+      for (;;) {
+        const now = Date.now();
+        while (times.length && times[0] <= now - 1000) times.shift();
+        if (times.length < perSecond) {
+          times.push(now);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, times[0] + 1000 - now + 1));
+      }
+    });
+    chain = slot;
+    return slot;
+  };
+}
+
 async function sha256hex(s: string): Promise<string> {
   const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s));
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -92,6 +122,7 @@ async function sha256hex(s: string): Promise<string> {
 
 export function emailProcessor(o: EmailProcessorOptions) {
   const { sql, mailer } = o;
+  const pace = pacer(o.requestsPerSecond ?? 2);
   const log = o.log ?? ((r) => console.log(JSON.stringify({ ts: new Date().toISOString(), fn: 'process-email-queue', ...r })));
 
   const markSending = coalescer<number, MarkRow>(async (ids) => {
@@ -142,7 +173,7 @@ export function emailProcessor(o: EmailProcessorOptions) {
     const request = items.map((i) => i.mail);
     await sql`select public.email_note_batch(${key}, ${ids}::bigint[], ${JSON.stringify(request)}::text::json)`;
     return await sendStoredBatch(key, request, ids.length);
-  }, 100);
+  }, BATCH_MAX, pace);
 
   async function sendStoredBatch(key: string, request: MailMessage[], n: number): Promise<Settled<string>[]> {
     try {
@@ -161,6 +192,7 @@ export function emailProcessor(o: EmailProcessorOptions) {
   async function resend(row: MarkRow, mail: MailMessage): Promise<string> {
     const [batch] = await sql`select batch_key, message_ids, request::text as request from public.email_find_batch(${row.id})`;
     if (!batch) {
+      await pace();
       const { id } = await mailer.send(mail, { idempotencyKey: row.message!.idempotency_key });
       return id;
     }
@@ -168,7 +200,7 @@ export function emailProcessor(o: EmailProcessorOptions) {
     // members of one crashed batch resume together: one replay answers them all
     let replay = replays.get(batch.batch_key);
     if (!replay) {
-      replay = sendStoredBatch(batch.batch_key, JSON.parse(batch.request) as MailMessage[], ids.length);
+      replay = pace().then(() => sendStoredBatch(batch.batch_key, JSON.parse(batch.request) as MailMessage[], ids.length));
       replays.set(batch.batch_key, replay);
       replay.finally(() => setTimeout(() => replays.delete(batch.batch_key), 1000));
     }
@@ -183,12 +215,21 @@ export function emailProcessor(o: EmailProcessorOptions) {
     return mine;
   }
 
+  // outcomes of the handlers that finish together go in one statement, so their slots free
+  // together and the next claim fills a whole Resend batch again
+  const recordOutcomes = coalescer<{ id: number; outcome: string; details: Record<string, unknown> }, string>(async (items) => {
+    const rows = await sql`
+      select public.email_record_outcome((x.value ->> 'id')::bigint, x.value ->> 'outcome', x.value -> 'details') as status
+        from jsonb_array_elements(${sql.json(items as never)}) with ordinality as x(value, n)
+       order by x.n`;
+    return rows.map((r) => r.status as string);
+  }, 200);
   async function recordOutcome(id: number, outcome: string, details: Record<string, unknown>) {
-    await sql`select public.email_record_outcome(${id}, ${outcome}, ${sql.json(details as never)})`;
+    await recordOutcomes({ id, outcome, details });
   }
 
-  // AIMD on the queue's rate limit: halve on a 429, double back (at most every 5 s) while sends
-  // succeed, up to maxRatePerSecond.
+  // AIMD on the queue's rate limit: halve on a 429 (not below one batch per second), double
+  // back (at most every 5 s) while sends succeed, up to maxRatePerSecond.
   const maxRate = o.maxRatePerSecond ?? 100;
   let lastRecoveryCheck = 0;
   async function maybeRecover() {
@@ -208,7 +249,10 @@ export function emailProcessor(o: EmailProcessorOptions) {
   async function slowDown() {
     const [q] = await sql`select jobs.get_queue('email') as q`;
     const current = Number(q?.q?.rate_limit?.limit ?? o.maxRatePerSecond ?? 100);
-    const next = Math.max(2, Math.floor(current / 2));
+    // the limit counts claimed emails; Resend's counts requests, each up to a 100-email batch:
+    // below one batch per second the queue would starve the batch endpoint, so that is the floor
+    const next = Math.max(Math.min(BATCH_MAX, maxRate), Math.floor(current / 2));
+    if (next >= current) return;
     if (slowedTo !== null && slowedTo <= next) return;
     slowedTo = next;
     await sql`select jobs.update_queue('email', ${sql.json({ rate_limit: { limit: next, interval_ms: 1000 } })})`;

@@ -50,6 +50,10 @@ export function serveQueue<T>(queue: string, handler: Handler<T>, opts: ServeQue
         const [r] = await sql`select jobs.dispatch_done(${service}, ${body.dispatch_id}, ${queue}, ${canContinue}) as again`;
         if (!r.again) break;
       }
+      if (summary.remaining > 0) {
+        // budget spent with runnable jobs left: have the next call start now, not at the cron tick
+        await sql`select jobs.dispatch(${queue})`.catch(() => {});
+      }
       await recordHeartbeat(sql, service, { source: body.reason, detail: { ...summary } });
       console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'info', fn: service, event: 'run.summary', queue, reason: body.reason, ...summary }));
       return json({ queue, ...summary });
