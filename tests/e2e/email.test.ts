@@ -172,11 +172,14 @@ describe('email pipeline', () => {
     await control('webhook', { auto: false });
     t.after(() => control('rate-limit', { rps: 2 }).then(() => control('webhook', { auto: true })));
     await control('faults', [{ delay_ms: 2500, count: 1, path: '/emails/batch' }]);
+    const before = (await fetch(`${fake}/_control/stats`).then((r) => r.json())).requests ?? 0;
     const recipients = Array.from({ length: 6 }, () => `${nonce('kill')}@example.com`);
     const ids = await enqueueReceipts(recipients);
-    // the batch request is stored before it is sent: then the function is mid-call
+    // the batch request is stored before it is sent; once Resend (held by the fault) has it,
+    // the function is mid-call
     await eventually('the batch in flight', async () =>
-      (await sql`select 1 from public.email_send_batches where message_ids && ${ids}::bigint[]`).length > 0, 20000, 20);
+      (await sql`select 1 from public.email_send_batches where message_ids && ${ids}::bigint[]`).length > 0 &&
+      ((await fetch(`${fake}/_control/stats`).then((r) => r.json())).requests ?? 0) > before, 20000, 20);
     const pid = stack.servicePid('functions');
     assert.ok(pid, 'the function server is running');
     process.kill(-pid, 'SIGKILL');
