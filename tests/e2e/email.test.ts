@@ -41,6 +41,27 @@ async function enqueueReceipts(recipients: string[]): Promise<number[]> {
   });
 }
 
+/**
+ * For the crash tests: Resend without its rate limit and without delivery webhooks (they would
+ * settle a message by its tag before the retry, which is also correct but not what is tested:
+ * the retry repeating the request under the same key). Restored after the test.
+ */
+async function quietFake(t: { after: (fn: () => unknown) => void }) {
+  await control('rate-limit', { rps: 0 });
+  await control('webhook', { auto: false });
+  t.after(() => control('rate-limit', { rps: 2 }).then(() => control('webhook', { auto: true })));
+}
+
+/** The retries are due after the queue's backoff: make them due now, work the queue, wait. */
+async function retryNowUntilSent(ids: number[]) {
+  await sql`update jobs.job set run_at = now() where id in (select job_id from public.email_messages where id = any(${ids}::bigint[]))`;
+  await sql`select jobs.invoke('process-email-queue', '{"queue":"email","reason":"manual"}')`;
+  await eventually('all sent', async () => {
+    const rows = await statusOf(ids);
+    return rows.every((r) => r.status === 'sent' || r.status === 'delivered') ? rows : null;
+  }, 20000, 200);
+}
+
 async function statusOf(ids: number[]) {
   return await sql`select id, status, attempt_count from public.email_messages where id = any(${ids}::bigint[]) order by id`;
 }
@@ -145,11 +166,7 @@ describe('email pipeline', () => {
 
   test('a response lost after Resend accepted the batch is resolved on retry without a duplicate', async (t) => {
     // this test is about the lost response, not Resend's 2 requests/s (the storm test covers 429s)
-    await control('rate-limit', { rps: 0 });
-    // no delivery webhooks: they would settle the message by its tag before the retry (also
-    // correct), and this test is about the retry repeating the request under the same key
-    await control('webhook', { auto: false });
-    t.after(() => control('rate-limit', { rps: 2 }).then(() => control('webhook', { auto: true })));
+    await quietFake(t);
     await control('faults', [{ status: 500, count: 1, after_capture: true, path: '/emails/batch' }]);
     const recipients = Array.from({ length: 4 }, () => `${nonce('lost')}@example.com`);
     const ids = await enqueueReceipts(recipients);
@@ -157,20 +174,12 @@ describe('email pipeline', () => {
       const rows = await statusOf(ids);
       return rows.every((r) => r.status === 'sending') && (await captured(recipients[0])).length === 1;
     }, 20000, 100);
-    // the retry is due after the queue's backoff: make it due now and work the queue
-    await sql`update jobs.job set run_at = now() where id in (select job_id from public.email_messages where id = any(${ids}::bigint[]))`;
-    await sql`select jobs.invoke('process-email-queue', '{"queue":"email","reason":"manual"}')`;
-    await eventually('all sent', async () => {
-      const rows = await statusOf(ids);
-      return rows.every((r) => r.status === 'sent' || r.status === 'delivered') ? rows : null;
-    }, 20000, 200);
+    await retryNowUntilSent(ids);
     for (const r of recipients) assert.equal((await captured(r)).length, 1, `${r} captured once`);
   });
 
   test('kill -9 of the function server mid-batch loses no email and duplicates none', async (t) => {
-    await control('rate-limit', { rps: 0 });
-    await control('webhook', { auto: false });
-    t.after(() => control('rate-limit', { rps: 2 }).then(() => control('webhook', { auto: true })));
+    await quietFake(t);
     await control('faults', [{ delay_ms: 2500, count: 1, path: '/emails/batch' }]);
     const before = (await fetch(`${fake}/_control/stats`).then((r) => r.json())).requests ?? 0;
     const recipients = Array.from({ length: 6 }, () => `${nonce('kill')}@example.com`);
@@ -194,12 +203,7 @@ describe('email pipeline', () => {
                where id in (select job_id from public.email_messages where id = any(${ids}::bigint[]))`;
     const [{ n }] = await sql`select jobs.rescue_stale() as n`;
     assert.ok(n >= ids.length);
-    await sql`update jobs.job set run_at = now() where id in (select job_id from public.email_messages where id = any(${ids}::bigint[]))`;
-    await sql`select jobs.invoke('process-email-queue', '{"queue":"email","reason":"manual"}')`;
-    await eventually('all sent', async () => {
-      const r = await statusOf(ids);
-      return r.every((x) => x.status === 'sent' || x.status === 'delivered') ? r : null;
-    }, 20000, 200);
+    await retryNowUntilSent(ids);
     for (const r of recipients) assert.equal((await captured(r)).length, 1, `${r} captured once`);
   });
 

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, uniqueName, type Sql } from './helpers/db.ts';
 import type { ClaimerConfig } from './helpers/claimer.ts';
+import type { QueueCounts } from '../../functions/_shared/jobs/types.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLAIMER = path.join(ROOT, 'tests', 'e2e', 'helpers', 'claimer.ts');
@@ -177,14 +178,7 @@ async function dropQueue(queue: string): Promise<void> {
   });
 }
 
-interface Counts {
-  queued: number;
-  delayed: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-}
+type Counts = Omit<QueueCounts, 'queue'>;
 async function counts(queue: string): Promise<Counts> {
   const rows = await sql`select * from jobs.counts(${queue})`;
   assert.equal(rows.length, 1, `jobs.counts(${queue}) returns one row`);
